@@ -1,0 +1,271 @@
+"""History of a layer as slowly-changing dimension type 2, stored in two append-only Delta tables.
+
+`versions` holds one immutable row per version of a feature (`valid_from`, attributes, geometry).
+`closures` holds one row per closed version: `(feature_id, valid_from) -> valid_to`.
+A version's `valid_to` is its closure's, NULL while current. Nothing is ever rewritten in place:
+delta-rs updates are copy-on-write, so closing 5 % of rows in place would rewrite every file that
+holds one of them (all of them, for changes spread over a territory); appending a closure costs
+a write proportional to the change. Both tables are partitioned by `tile` and every read of the
+current state is scoped by a tile predicate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+VERSION_KEY = ["feature_id", "valid_from"]
+CLOSURE_SCHEMA = pa.schema(
+    [
+        ("feature_id", pa.string()),
+        ("valid_from", pa.timestamp("us", tz="UTC")),
+        ("valid_to", pa.timestamp("us", tz="UTC")),
+        ("vintage", pa.date32()),
+        ("tile", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+REQUIRED_COLUMNS = ("feature_id", "row_hash", "tile")
+
+
+class VintageOrderError(ValueError):
+    """A vintage older than one already merged, or a conflicting re-delivery of the same vintage."""
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    vintage: dt.date
+    tiles: tuple[str, ...]
+    inserted: int
+    changed: int
+    closed: int
+    unchanged: int
+    versions_version: int | None
+    closures_version: int | None
+
+    @property
+    def is_noop(self) -> bool:
+        return self.inserted == 0 and self.changed == 0 and self.closed == 0
+
+
+def vintage_timestamp(vintage: dt.date) -> dt.datetime:
+    """The instant a vintage becomes valid: its date at 00:00 UTC."""
+    return dt.datetime.combine(vintage, dt.time(), tzinfo=dt.UTC)
+
+
+def _open(uri: str) -> DeltaTable | None:
+    return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
+
+
+def _read(table: DeltaTable | None, columns: list[str], tiles: list[str] | None) -> pl.DataFrame:
+    if table is None:
+        return pl.DataFrame()
+    filters = [("tile", "in", tiles)] if tiles is not None else None
+    return pl.from_arrow(table.to_pyarrow_table(columns=columns, filters=filters))
+
+
+def current_state(versions_uri: str, closures_uri: str, tiles: list[str] | None) -> pl.DataFrame:
+    """Open versions (feature_id, valid_from, row_hash, tile, vintage) within the tiles."""
+    versions = _read(
+        _open(versions_uri), ["feature_id", "valid_from", "row_hash", "tile", "vintage"], tiles
+    )
+    if versions.is_empty():
+        return versions
+    closures = _read(_open(closures_uri), VERSION_KEY, tiles)
+    if closures.is_empty():
+        return versions
+    return versions.join(closures, on=VERSION_KEY, how="anti")
+
+
+def _last_vintage(versions_uri: str, closures_uri: str, tiles: list[str]) -> dt.date | None:
+    dates = [
+        frame["vintage"].max()
+        for frame in (
+            _read(_open(versions_uri), ["vintage"], tiles),
+            _read(_open(closures_uri), ["vintage"], tiles),
+        )
+        if not frame.is_empty()
+    ]
+    return max(dates) if dates else None
+
+
+def _append(uri: str, data: pa.Table, vintage: dt.date, run_id: str) -> int:
+    write_deltalake(
+        uri,
+        data,
+        mode="append",
+        partition_by=["tile"],
+        commit_properties=CommitProperties(
+            custom_metadata={"jnft.vintage": vintage.isoformat(), "jnft.run_id": run_id}
+        ),
+    )
+    return DeltaTable(uri).version()
+
+
+def merge_vintage(
+    versions_uri: str,
+    closures_uri: str,
+    rows: pa.Table,
+    vintage: dt.date,
+    *,
+    tiles: list[str] | None = None,
+    run_id: str = "",
+) -> MergeResult:
+    """Merge a full snapshot of the layer over `tiles` (default: its tiles and the table's).
+
+    Unchanged rows stay; changed rows get their version closed and a new one opened; rows absent
+    from the snapshot are closed; new rows are inserted. A re-run of the same vintage is a no-op.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in rows.column_names]
+    if missing:
+        raise ValueError(f"rows lack the system columns {missing}")
+    incoming = pl.from_arrow(rows.select(["feature_id", "row_hash", "tile"]))
+    duplicated = incoming.filter(pl.col("feature_id").is_duplicated())["feature_id"].unique()
+    if len(duplicated):
+        raise ValueError(
+            f"{len(duplicated)} feature_id values are duplicated in the vintage "
+            f"(e.g. {duplicated.head(3).to_list()}); quarantine duplicates before merging"
+        )
+    versions_table = _open(versions_uri)
+    if tiles is None:
+        existing = (
+            []
+            if versions_table is None
+            else sorted({p["tile"] for p in versions_table.partitions()})
+        )
+        tiles = sorted(set(incoming["tile"].unique().to_list()) | set(existing))
+    outside = incoming.filter(~pl.col("tile").is_in(tiles))
+    if len(outside):
+        raise ValueError(
+            f"{len(outside)} rows fall in tiles outside the merge scope {tiles}: "
+            f"{outside['tile'].unique().to_list()[:5]}"
+        )
+
+    last = _last_vintage(versions_uri, closures_uri, tiles)
+    if last is not None and vintage < last:
+        raise VintageOrderError(
+            f"vintage {vintage} is older than vintage {last} already merged in tiles {tiles}: "
+            "merge vintages in chronological order"
+        )
+
+    valid_from = vintage_timestamp(vintage)
+    current = current_state(versions_uri, closures_uri, tiles)
+    if current.is_empty():
+        current = pl.DataFrame(
+            schema={
+                "feature_id": pl.String,
+                "valid_from": pl.Datetime("us", "UTC"),
+                "row_hash": pl.String,
+                "tile": pl.String,
+                "vintage": pl.Date,
+            }
+        )
+    # A feature may be open twice after a move between tiles merged tile by tile: the newest wins.
+    latest = current.sort("valid_from", descending=True).unique("feature_id", keep="first")
+    stale = current.join(latest, on=VERSION_KEY, how="anti")
+
+    joined = incoming.join(
+        latest.select(["feature_id", "row_hash", "valid_from", "tile"]),
+        on="feature_id",
+        how="full",
+        coalesce=True,
+        suffix="_current",
+    )
+    is_new = pl.col("row_hash_current").is_null()
+    is_removed = pl.col("row_hash").is_null()
+    is_changed = ~is_new & ~is_removed & (pl.col("row_hash") != pl.col("row_hash_current"))
+    to_insert = joined.filter(is_new | is_changed)["feature_id"]
+    to_close = pl.concat(
+        [
+            joined.filter(is_removed | is_changed).select(
+                "feature_id", "valid_from", pl.col("tile_current").alias("tile")
+            ),
+            stale.select("feature_id", "valid_from", "tile"),
+        ]
+    )
+    same_vintage = to_close.filter(pl.col("valid_from") == valid_from)
+    if len(same_vintage):
+        raise VintageOrderError(
+            f"vintage {vintage} was already merged with different content for "
+            f"{len(same_vintage)} features (e.g. {same_vintage['feature_id'].head(3).to_list()}); "
+            "merge a correction as a new vintage"
+        )
+
+    counts = {
+        "inserted": int(joined.filter(is_new).height),
+        "changed": int(joined.filter(is_changed).height),
+        "closed": int(joined.filter(is_removed).height) + stale.height,
+    }
+    unchanged = incoming.height - counts["inserted"] - counts["changed"]
+    closures_version = versions_version = None
+    # Closures first: if the run dies between the two commits, a re-run sees the closed
+    # features as absent and inserts them, which is the state the full merge would have left.
+    if to_close.height:
+        closures = to_close.with_columns(
+            pl.lit(valid_from).cast(pl.Datetime("us", "UTC")).alias("valid_to"),
+            pl.lit(vintage).alias("vintage"),
+            pl.lit(run_id).alias("run_id"),
+        ).select(CLOSURE_SCHEMA.names)
+        closures_version = _append(
+            closures_uri, closures.to_arrow().cast(CLOSURE_SCHEMA), vintage, run_id
+        )
+    if len(to_insert):
+        mask = pl.from_arrow(rows.select(["feature_id"]))["feature_id"].is_in(to_insert.implode())
+        new_rows = rows.filter(pa.array(mask.to_numpy()))
+        new_rows = _with_version_columns(new_rows, vintage, valid_from, run_id)
+        versions_version = _append(versions_uri, new_rows, vintage, run_id)
+    return MergeResult(
+        vintage,
+        tuple(tiles),
+        counts["inserted"],
+        counts["changed"],
+        counts["closed"],
+        unchanged,
+        versions_version,
+        closures_version,
+    )
+
+
+def _with_version_columns(
+    rows: pa.Table, vintage: dt.date, valid_from: dt.datetime, run_id: str
+) -> pa.Table:
+    n = rows.num_rows
+    extra = {
+        "vintage": pa.array([vintage] * n, pa.date32()),
+        "valid_from": pa.array([valid_from] * n, pa.timestamp("us", tz="UTC")),
+        "run_id": pa.array([run_id] * n, pa.string()),
+    }
+    for name, values in extra.items():
+        if name in rows.column_names:
+            rows = rows.drop_columns(name)
+        rows = rows.append_column(name, values)
+    return rows
+
+
+def history(versions_uri: str, closures_uri: str, tiles: list[str] | None = None) -> pa.Table:
+    """Every version with its `valid_to` (NULL while current)."""
+    versions = _open(versions_uri)
+    if versions is None:
+        raise FileNotFoundError(f"no Delta table at {versions_uri}")
+    filters = [("tile", "in", tiles)] if tiles is not None else None
+    table = pl.from_arrow(versions.to_pyarrow_table(filters=filters))
+    closures = _read(_open(closures_uri), [*VERSION_KEY, "valid_to"], tiles)
+    if closures.is_empty():
+        table = table.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("valid_to"))
+    else:
+        table = table.join(closures, on=VERSION_KEY, how="left")
+    return table.to_arrow()
+
+
+def as_of(history_table: pa.Table, instant: dt.datetime) -> pa.Table:
+    """The rows valid at an instant: valid_from <= instant < valid_to (or still open)."""
+    frame = pl.from_arrow(history_table)
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
+    return frame.filter(
+        (pl.col("valid_from") <= instant)
+        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > instant))
+    ).to_arrow()

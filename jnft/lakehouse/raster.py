@@ -1,0 +1,165 @@
+"""Rasters to the lakehouse: source grids (ESRI ASCII, GeoTIFF) mosaicked onto the 10 km tile
+grid, aligned to the resolution grid, written as Cloud-Optimized GeoTIFF, described for the index.
+
+The resolution grid follows IGN's convention (RGE ALTI, BD ALTI, LiDAR HD DTMs): cell *centres*
+lie on multiples of the resolution, so a tile holds the centres x in [xmin, xmax) and
+y in (ymin, ymax], and its cell edges are shifted by half a cell from the tile's edges.
+Adjacent tiles then neither overlap nor leave a gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.merge
+import rasterio.shutil
+from rasterio.io import MemoryFile
+
+from jnft.lakehouse.geometry import crs_of
+from jnft.lakehouse.tiles import tile_bounds
+
+COG_OPTIONS = {
+    "COMPRESS": "DEFLATE",
+    "BLOCKSIZE": 512,
+    "OVERVIEWS": "AUTO",
+    "RESAMPLING": "AVERAGE",
+    "NUM_THREADS": "ALL_CPUS",
+}
+
+
+@dataclass(frozen=True)
+class RasterTile:
+    """What the raster index records about one COG tile."""
+
+    tile: str
+    path: Path
+    bounds: tuple[float, float, float, float]  # of the cells that hold data
+    crs: str
+    resolution: float
+    nodata: float
+    width: int
+    height: int
+    valid_fraction: float
+    minimum: float | None
+    maximum: float | None
+    mean: float | None
+    content_sha256: str
+
+
+def source_crs(path: Path, fallback: str | None) -> str:
+    """The CRS of a raster file, else the fiche's; neither is an error naming the file."""
+    with rasterio.open(path) as src:
+        if src.crs is not None:
+            return src.crs.to_string()
+    if fallback is None:
+        raise ValueError(f"{path}: the raster has no CRS and the fiche declares none")
+    return crs_of(fallback).to_string()
+
+
+def tile_grid_bounds(tile: str, resolution: float) -> tuple[float, float, float, float]:
+    """Cell-edge bounds of a tile's grid: centres on multiples of the resolution."""
+    xmin, ymin, xmax, ymax = tile_bounds(tile)
+    half = resolution / 2
+    return xmin - half, ymin + half, xmax - half, ymax + half
+
+
+def _check_alignment(src: rasterio.DatasetReader, resolution: float) -> None:
+    if not (np.isclose(abs(src.res[0]), resolution) and np.isclose(abs(src.res[1]), resolution)):
+        raise ValueError(f"{src.name}: resolution {src.res} differs from the declared {resolution}")
+    # Centre registration: the first cell centre must sit on a multiple of the resolution.
+    for origin in (src.transform.c + resolution / 2, src.transform.f - resolution / 2):
+        offset = origin / resolution - round(origin / resolution)
+        if abs(offset) > 1e-6:
+            raise ValueError(
+                f"{src.name}: cell centres are not on multiples of {resolution} m "
+                f"(origin {src.transform.c}, {src.transform.f}); resample the source first"
+            )
+
+
+def mosaic_tile(
+    sources: list[Path], tile: str, *, resolution: float, nodata: float, dtype: str
+) -> tuple[np.ndarray, rasterio.Affine]:
+    """The tile's grid filled from every source that overlaps it (nodata elsewhere)."""
+    if not sources:
+        raise ValueError(f"no source raster for tile {tile}")
+    opened = [rasterio.open(p) for p in sources]
+    try:
+        for src in opened:
+            _check_alignment(src, resolution)
+        array, transform = rasterio.merge.merge(
+            opened,
+            bounds=tile_grid_bounds(tile, resolution),
+            res=resolution,
+            nodata=nodata,
+            dtype=dtype,
+        )
+    finally:
+        for src in opened:
+            src.close()
+    return array[0], transform
+
+
+def write_cog(
+    array: np.ndarray, transform: rasterio.Affine, crs: str, nodata: float, path: Path
+) -> None:
+    """Write one band as a COG atomically (through a MEM dataset: COG is create-copy only)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile = {
+        "driver": "GTiff",
+        "height": array.shape[0],
+        "width": array.shape[1],
+        "count": 1,
+        "dtype": array.dtype.name,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+    }
+    options = dict(COG_OPTIONS)
+    if np.issubdtype(array.dtype, np.floating):
+        options["PREDICTOR"] = "FLOATING_POINT"
+    partial = path.with_name(path.name + ".partial.tif")
+    with MemoryFile() as memory:
+        with memory.open(**profile) as dataset:
+            dataset.write(array, 1)
+        with memory.open() as dataset:
+            rasterio.shutil.copy(dataset, partial, driver="COG", **options)
+    partial.replace(path)
+
+
+def describe(
+    array: np.ndarray, transform: rasterio.Affine, *, tile: str, path: Path, crs: str, nodata: float
+) -> RasterTile:
+    valid = array != nodata
+    if np.issubdtype(array.dtype, np.floating):
+        valid &= np.isfinite(array)
+    rows = np.flatnonzero(valid.any(axis=1))
+    cols = np.flatnonzero(valid.any(axis=0))
+    res = transform.a
+    if len(rows):
+        x0, y0 = transform * (cols[0], rows[-1] + 1)
+        x1, y1 = transform * (cols[-1] + 1, rows[0])
+        bounds = (x0, y0, x1, y1)
+        values = array[valid]
+        stats = (float(values.min()), float(values.max()), float(values.mean()))
+    else:
+        bounds = tile_bounds(tile)
+        stats = (None, None, None)
+    digest = hashlib.sha256(np.ascontiguousarray(array).tobytes())
+    digest.update(repr((tuple(transform), crs, nodata)).encode())
+    return RasterTile(
+        tile,
+        path,
+        tuple(float(b) for b in bounds),
+        crs,
+        float(res),
+        nodata,
+        array.shape[1],
+        array.shape[0],
+        float(valid.mean()),
+        *stats,
+        digest.hexdigest(),
+    )

@@ -1,0 +1,220 @@
+"""Vector sources to lakehouse rows: read (GPKG, Shapefile, GeoJSON, INSEE grid CSV), map
+columns, prepare geometries, derive ids, bbox, tile and row hash; split off quarantined rows."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyogrio
+import pyproj
+import shapely
+
+from jnft.lakehouse.geometry import crs_of, prepare_geometries
+from jnft.lakehouse.hashing import hash_columns, to_hex
+from jnft.lakehouse.tiles import tiles_of_points
+
+TARGET_CRS = "EPSG:2154"
+BBOX_COLUMNS = ("bbox_xmin", "bbox_ymin", "bbox_xmax", "bbox_ymax")
+ARROW_TYPES = {
+    "string": pa.string(),
+    "int32": pa.int32(),
+    "int64": pa.int64(),
+    "float32": pa.float32(),
+    "float64": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+}
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("source_sha256", pa.string()),
+        ("source_name", pa.string()),
+        ("feature_id", pa.string()),
+        ("reason", pa.string()),
+        ("record", pa.string()),
+        ("geometry", pa.binary()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class RawLayer:
+    """Attributes plus a WKB `geometry` column, in the CRS the source declares."""
+
+    table: pa.Table
+    crs: pyproj.CRS
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """How source columns map to a table (the vector part of a fiche, without the fiche)."""
+
+    columns: dict[str, str]  # source column -> type name in ARROW_TYPES
+    rename: dict[str, str]
+    id_column: str | None
+    identity_columns: list[str]
+    keep_z: bool = False
+
+    def table_name(self, column: str) -> str:
+        return self.rename.get(column, column)
+
+
+@dataclass(frozen=True)
+class PreparedLayer:
+    rows: pa.Table
+    quarantine: pa.Table
+    repaired: int
+
+
+def read_vector(
+    path: Path, fmt: str, *, layer: str | None, columns: list[str], fallback_crs: str | None
+) -> RawLayer:
+    """Read a vector file; the file's CRS wins over the fiche's; a CRS in neither is an error."""
+    if fmt == "INSEE-GRID-CSV":
+        return _read_insee_grid(path, columns)
+    meta, table = pyogrio.read_arrow(path, layer=layer, columns=columns)
+    geometry_name = meta.get("geometry_name") or "wkb_geometry"
+    if geometry_name not in table.column_names:
+        raise ValueError(f"{path}: layer {layer!r} has no geometry column")
+    table = table.rename_columns(
+        ["geometry" if c == geometry_name else c for c in table.column_names]
+    )
+    declared = meta.get("crs") or fallback_crs
+    if declared is None:
+        raise ValueError(f"{path}: the file has no CRS and the fiche declares none")
+    missing = sorted(set(columns) - set(table.column_names))
+    if missing:
+        raise ValueError(f"{path}: layer {layer!r} lacks the columns {missing}")
+    return RawLayer(table, crs_of(declared))
+
+
+_INSEE_CELL = re.compile(r"^CRS(\d+)RES(\d+)mN(\d+)E(\d+)$")
+
+
+def _read_insee_grid(path: Path, columns: list[str]) -> RawLayer:
+    """INSEE gridded data (Filosofi): cell ids `CRS3035RES200mN…E…` encode the square's corner."""
+    table = pacsv.read_csv(path)
+    id_column = next((c for c in table.column_names if c.lower().startswith("idcar_")), None)
+    if id_column is None:
+        raise ValueError(f"{path}: no Idcar_* cell id column")
+    parsed = [_INSEE_CELL.match(value or "") for value in table[id_column].to_pylist()]
+    bad = [i for i, m in enumerate(parsed) if m is None]
+    if bad:
+        raise ValueError(f"{path}: {len(bad)} malformed cell ids, e.g. row {bad[0] + 2}")
+    epsg = {m.group(1) for m in parsed}
+    if len(epsg) != 1:
+        raise ValueError(f"{path}: cells in several CRS {sorted(epsg)}")
+    size = np.array([float(m.group(2)) for m in parsed])
+    north = np.array([float(m.group(3)) for m in parsed])
+    east = np.array([float(m.group(4)) for m in parsed])
+    squares = shapely.box(east, north, east + size, north + size)
+    keep = [c for c in columns if c in table.column_names]
+    missing = sorted(set(columns) - set(keep))
+    if missing:
+        raise ValueError(f"{path}: lacks the columns {missing}")
+    table = table.select(keep).append_column(
+        "geometry", pa.array(list(shapely.to_wkb(squares)), pa.binary())
+    )
+    return RawLayer(table, crs_of(f"EPSG:{epsg.pop()}"))
+
+
+def _cast_columns(table: pa.Table, spec: LayerSpec, path: Path) -> dict[str, pa.Array]:
+    out = {}
+    for column, type_name in spec.columns.items():
+        values = table.column(column)
+        try:
+            if type_name == "date" and pa.types.is_timestamp(values.type):
+                values = values.cast(pa.date32())
+            elif type_name == "date" and pa.types.is_string(values.type):
+                values = pc.strptime(values, format="%Y-%m-%d", unit="s").cast(pa.date32())
+            out[spec.table_name(column)] = values.cast(ARROW_TYPES[type_name])
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            raise ValueError(f"{path}: column {column!r} is not {type_name}: {error}") from error
+    return out
+
+
+def prepare_layer(
+    raw: RawLayer,
+    spec: LayerSpec,
+    *,
+    source_path: Path,
+    source_sha256: str,
+    tiles: list[str] | None = None,
+) -> PreparedLayer:
+    """Rows ready for `history.merge_vintage` (within `tiles`, if given) and quarantined rows.
+
+    Quarantined: geometries that are missing, undecodable, outside the CRS domain or invalid
+    beyond a certain repair, and every row of a duplicated feature_id.
+    """
+    table = raw.table
+    geometry = prepare_geometries(
+        table.column("geometry").to_numpy(zero_copy_only=False),
+        raw.crs,
+        crs_of(TARGET_CRS),
+        keep_z=spec.keep_z,
+    )
+    attributes = _cast_columns(table, spec, source_path)
+    columns = dict(attributes)
+    if spec.id_column:
+        feature_id = pc.cast(attributes[spec.table_name(spec.id_column)], pa.string())
+    else:
+        identity = pa.table({c: attributes[spec.table_name(c)] for c in spec.identity_columns})
+        feature_id = to_hex(hash_columns(identity, identity.column_names))
+    columns = {"feature_id": feature_id, **columns}
+    columns["geometry"] = pa.array(geometry.wkb, pa.binary())
+    for i, name in enumerate(BBOX_COLUMNS):
+        columns[name] = pa.array(geometry.bounds[:, i], pa.float64())
+    center_x = (geometry.bounds[:, 0] + geometry.bounds[:, 2]) / 2
+    center_y = (geometry.bounds[:, 1] + geometry.bounds[:, 3]) / 2
+    tile = np.full(len(center_x), None, dtype=object)
+    kept = ~geometry.rejected
+    tile[kept] = tiles_of_points(center_x[kept], center_y[kept])
+    columns["tile"] = pa.array(tile, pa.string())
+    full = pa.table(columns)
+
+    reasons = geometry.reasons.copy()
+    missing_id = pc.is_null(feature_id).to_numpy(zero_copy_only=False)
+    reasons[missing_id & (reasons == "")] = "missing feature identifier"
+    ids = feature_id.to_numpy(zero_copy_only=False)
+    valid_ids = ids[reasons == ""]
+    values, counts = np.unique(valid_ids.astype(str), return_counts=True)
+    duplicated = np.isin(ids.astype(str), values[counts > 1]) & (reasons == "")
+    reasons[duplicated] = "duplicate feature_id in the source"
+
+    in_scope = reasons == ""
+    if tiles is not None:
+        in_scope &= np.isin(tile.astype(str), tiles)
+    rows = full.filter(pa.array(in_scope))
+    hashed = [c for c in rows.column_names if c not in ("feature_id", "tile", *BBOX_COLUMNS)]
+    rows = rows.append_column("row_hash", to_hex(hash_columns(rows, hashed)))
+    rows = rows.append_column(
+        "source_sha256", pa.array([source_sha256] * rows.num_rows, pa.string())
+    )
+    quarantine = _quarantine_rows(table, ids, reasons, source_path.name, source_sha256)
+    return PreparedLayer(rows, quarantine, geometry.repaired)
+
+
+def _quarantine_rows(
+    table: pa.Table, ids: np.ndarray, reasons: np.ndarray, source_name: str, source_sha256: str
+) -> pa.Table:
+    bad = np.flatnonzero(reasons != "")
+    records = table.drop_columns("geometry").take(bad).to_pylist()
+    return pa.table(
+        {
+            "source_sha256": pa.array([source_sha256] * len(bad), pa.string()),
+            "source_name": pa.array([source_name] * len(bad), pa.string()),
+            "feature_id": pa.array([None if v is None else str(v) for v in ids[bad]], pa.string()),
+            "reason": pa.array(reasons[bad].tolist(), pa.string()),
+            "record": pa.array(
+                [json.dumps(r, default=str, ensure_ascii=False) for r in records], pa.string()
+            ),
+            "geometry": table.column("geometry").take(bad).cast(pa.binary()),
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
