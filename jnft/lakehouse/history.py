@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+from jnft.lakehouse.delta import ensure_table, open_table
 
 VERSION_KEY = ["feature_id", "valid_from"]
 CLOSURE_SCHEMA = pa.schema(
@@ -57,10 +60,6 @@ def vintage_timestamp(vintage: dt.date) -> dt.datetime:
     return dt.datetime.combine(vintage, dt.time(), tzinfo=dt.UTC)
 
 
-def _open(uri: str) -> DeltaTable | None:
-    return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
-
-
 def _read(table: DeltaTable | None, columns: list[str], tiles: list[str] | None) -> pl.DataFrame:
     if table is None:
         return pl.DataFrame()
@@ -71,11 +70,11 @@ def _read(table: DeltaTable | None, columns: list[str], tiles: list[str] | None)
 def current_state(versions_uri: str, closures_uri: str, tiles: list[str] | None) -> pl.DataFrame:
     """Open versions (feature_id, valid_from, row_hash, tile, vintage) within the tiles."""
     versions = _read(
-        _open(versions_uri), ["feature_id", "valid_from", "row_hash", "tile", "vintage"], tiles
+        open_table(versions_uri), ["feature_id", "valid_from", "row_hash", "tile", "vintage"], tiles
     )
     if versions.is_empty():
         return versions
-    closures = _read(_open(closures_uri), VERSION_KEY, tiles)
+    closures = _read(open_table(closures_uri), VERSION_KEY, tiles)
     if closures.is_empty():
         return versions
     return versions.join(closures, on=VERSION_KEY, how="anti")
@@ -85,8 +84,8 @@ def _last_vintage(versions_uri: str, closures_uri: str, tiles: list[str]) -> dt.
     dates = [
         frame["vintage"].max()
         for frame in (
-            _read(_open(versions_uri), ["vintage"], tiles),
-            _read(_open(closures_uri), ["vintage"], tiles),
+            _read(open_table(versions_uri), ["vintage"], tiles),
+            _read(open_table(closures_uri), ["vintage"], tiles),
         )
         if not frame.is_empty()
     ]
@@ -130,7 +129,7 @@ def merge_vintage(
             f"{len(duplicated)} feature_id values are duplicated in the vintage "
             f"(e.g. {duplicated.head(3).to_list()}); quarantine duplicates before merging"
         )
-    versions_table = _open(versions_uri)
+    versions_table = open_table(versions_uri)
     if tiles is None:
         existing = (
             []
@@ -218,6 +217,7 @@ def merge_vintage(
         new_rows = rows.filter(pa.array(mask.to_numpy()))
         new_rows = _with_version_columns(new_rows, vintage, valid_from, run_id)
         versions_version = _append(versions_uri, new_rows, vintage, run_id)
+    ensure_table(closures_uri, CLOSURE_SCHEMA, ["tile"])
     return MergeResult(
         vintage,
         tuple(tiles),
@@ -248,12 +248,12 @@ def _with_version_columns(
 
 def history(versions_uri: str, closures_uri: str, tiles: list[str] | None = None) -> pa.Table:
     """Every version with its `valid_to` (NULL while current)."""
-    versions = _open(versions_uri)
+    versions = open_table(versions_uri)
     if versions is None:
         raise FileNotFoundError(f"no Delta table at {versions_uri}")
     filters = [("tile", "in", tiles)] if tiles is not None else None
     table = pl.from_arrow(versions.to_pyarrow_table(filters=filters))
-    closures = _read(_open(closures_uri), [*VERSION_KEY, "valid_to"], tiles)
+    closures = _read(open_table(closures_uri), [*VERSION_KEY, "valid_to"], tiles)
     if closures.is_empty():
         table = table.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("valid_to"))
     else:
@@ -269,3 +269,9 @@ def as_of(history_table: pa.Table, instant: dt.datetime) -> pa.Table:
         (pl.col("valid_from") <= instant)
         & (pl.col("valid_to").is_null() | (pl.col("valid_to") > instant))
     ).to_arrow()
+
+
+def current(versions_uri: str, closures_uri: str, tiles: list[str] | None = None) -> pa.Table:
+    """The current rows (open versions) within the tiles, without `valid_to`."""
+    rows = history(versions_uri, closures_uri, tiles)
+    return rows.filter(pc.is_null(rows["valid_to"])).drop_columns("valid_to")

@@ -163,3 +163,13 @@ def describe(
         *stats,
         digest.hexdigest(),
     )
+
+
+def file_bounds(path: Path) -> tuple[float, float, float, float]:
+    with rasterio.open(path) as src:
+        return tuple(src.bounds)
+
+
+def overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether two boxes share some area (touching edges do not count)."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

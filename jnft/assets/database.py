@@ -1,0 +1,59 @@
+"""The DuckDB file of the lakehouse, rebuilt from `sql/*.sql` downstream of every layer."""
+
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from jnft.assets.factory import DERIVED_GROUP, gold_key, silver_key
+from jnft.lakehouse.database import build_database, connect, render_sql
+from jnft.lakehouse.delta import open_table
+from jnft.lakehouse.store import Lakehouse
+from jnft.paths import SQL_DIR
+from jnft.quality.fiche import Fiche
+
+
+def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[str, str]]:
+    """Placeholders of the per-concept SQL templates, for concepts that have data."""
+    subs = []
+    for fiche in fiches:
+        if open_table(store.table_uri(fiche.id, "versions")) is None:
+            continue
+        tables = {t: store.table_uri(fiche.id, t) for t in ("versions", "closures",
+                                                             "quarantine")}
+        subs.append({"kind": "vector", "concept": fiche.id, **tables})
+        if fiche.kind == "raster":
+            subs.append({"kind": "raster", "concept": fiche.id, **tables})
+    return subs
+
+
+def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
+    deps = [silver_key(f.id) for f in fiches]
+    deps += [gold_key(f.id) for f in fiches if f.kind == "vector" and f.public]
+
+    @dg.asset(
+        key="lakehouse_duckdb", group_name=DERIVED_GROUP, deps=deps,
+        description="`lakehouse.duckdb`: one view per concept (current rows), `<concept>_history`"
+                    ", `<concept>_quarantine`, the `asof(concept, ts)` macro and the views of "
+                    "`sql/`, over the Delta tables. Open it with `jnft sql` or plain `duckdb`.",
+        owners=["team:geodata"], tags={"layer": "gold"}, kinds={"duckdb", "sql"},
+        required_resource_keys={"lakehouse"},
+    )
+    def lakehouse_duckdb(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        store = context.resources.lakehouse.store()
+        subs = view_substitutions(store, fiches)
+        scripts = render_sql(SQL_DIR, subs, {"root": str(store.root)})
+        path = build_database(store.duckdb_path, scripts)
+        with connect(path) as con:
+            views = con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1"
+            ).fetchall()
+            counts = {s["concept"]: con.execute(f'SELECT count(*) FROM "{s["concept"]}"')
+                      .fetchone()[0] for s in subs if s["kind"] == "vector"}
+        return dg.MaterializeResult(metadata={
+            "dagster/uri": dg.MetadataValue.path(str(path)),
+            "views": dg.MetadataValue.json([v[0] for v in views]),
+            "current_rows": dg.MetadataValue.json(counts),
+        })
+
+    return lakehouse_duckdb

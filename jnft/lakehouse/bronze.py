@@ -1,0 +1,79 @@
+"""The bronze manifest of a source: which files were landed, with their sha256 and vintage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from jnft.lakehouse.store import Lakehouse
+
+
+@dataclass(frozen=True)
+class BronzeEntry:
+    sha256: str
+    original_name: str
+    relative_path: str  # under the sources folder, as delivered
+    bronze_path: str
+    vintage: str  # ISO date
+    size: int
+    landed_at: str
+
+    @property
+    def vintage_date(self) -> dt.date:
+        return dt.date.fromisoformat(self.vintage)
+
+
+def parse_vintage(relative_path: str, pattern: str) -> dt.date:
+    """The vintage (edition date) of a delivered file, from its path."""
+    match = re.search(pattern, relative_path)
+    if not match:
+        raise ValueError(f"{relative_path}: no vintage date matches {pattern!r}")
+    text = match.group(1)
+    try:
+        return dt.date(int(text), 1, 1) if re.fullmatch(r"\d{4}", text) else dt.date.fromisoformat(
+            text)
+    except ValueError as error:
+        raise ValueError(f"{relative_path}: {text!r} is not a date: {error}") from error
+
+
+def _manifest_path(store: Lakehouse, source: str) -> Path:
+    return store.bronze_dir(source) / "manifest.json"
+
+
+def read_manifest(store: Lakehouse, source: str) -> list[BronzeEntry]:
+    path = _manifest_path(store, source)
+    if not path.exists():
+        return []
+    return [BronzeEntry(**e) for e in json.loads(path.read_text(encoding="utf-8"))]
+
+
+def land_files(store: Lakehouse, source: str, sources_dir: Path, pattern: str,
+               vintage_pattern: str) -> tuple[list[BronzeEntry], list[BronzeEntry]]:
+    """Land every file matching `pattern`; returns (all entries, newly landed entries)."""
+    sources_dir = Path(sources_dir)
+    files = sorted(p for p in sources_dir.glob(pattern) if p.is_file())
+    if not files:
+        raise FileNotFoundError(f"no file matches {pattern!r} under {sources_dir}")
+    entries = {e.sha256: e for e in read_manifest(store, source)}
+    new = []
+    for path in files:
+        relative = path.relative_to(sources_dir).as_posix()
+        vintage = parse_vintage(relative, vintage_pattern)
+        landed = store.land(source, path)
+        if landed.sha256 in entries:
+            continue
+        entry = BronzeEntry(landed.sha256, path.name, relative, str(landed.path),
+                            vintage.isoformat(), path.stat().st_size,
+                            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        entries[entry.sha256] = entry
+        new.append(entry)
+    ordered = sorted(entries.values(), key=lambda e: (e.vintage, e.relative_path))
+    manifest = _manifest_path(store, source)
+    partial = manifest.with_name(manifest.name + ".partial")
+    partial.write_text(json.dumps([asdict(e) for e in ordered], indent=1, ensure_ascii=False),
+                       encoding="utf-8")
+    partial.replace(manifest)
+    return ordered, new

@@ -1,0 +1,227 @@
+"""Bronze to silver for one concept: each landed vintage, in order, merged into the concept's
+history for the requested tiles; rejected rows to quarantine; every merge logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import shapely
+from deltalake import DeltaTable, write_deltalake
+
+from jnft.lakehouse import raster
+from jnft.lakehouse.bronze import BronzeEntry
+from jnft.lakehouse.delta import ensure_table
+from jnft.lakehouse.history import MergeResult, merge_vintage
+from jnft.lakehouse.store import Lakehouse
+from jnft.lakehouse.tiles import tiles_covering
+from jnft.lakehouse.vector import (
+    BBOX_COLUMNS,
+    QUARANTINE_SCHEMA,
+    LayerSpec,
+    prepare_layer,
+    read_vector,
+)
+
+MERGES_SCHEMA = pa.schema([
+    ("tile", pa.string()), ("vintage", pa.date32()), ("sources", pa.string()),
+    ("inserted", pa.int64()), ("changed", pa.int64()), ("closed", pa.int64()),
+    ("unchanged", pa.int64()), ("run_id", pa.string()),
+    ("merged_at", pa.timestamp("us", tz="UTC")),
+])
+
+
+@dataclass(frozen=True)
+class VectorSource:
+    format: str
+    layer: str | None
+    fallback_crs: str | None
+    spec: LayerSpec
+
+
+@dataclass(frozen=True)
+class RasterSource:
+    fallback_crs: str | None
+    resolution: float
+    nodata: float
+    dtype: str
+
+
+@dataclass
+class IngestReport:
+    concept: str
+    tiles: list[str] | None
+    merges: list[MergeResult] = field(default_factory=list)
+    skipped_vintages: list[str] = field(default_factory=list)
+    quarantined: int = 0
+    repaired: int = 0
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "inserted": sum(m.inserted for m in self.merges),
+            "changed": sum(m.changed for m in self.merges),
+            "closed": sum(m.closed for m in self.merges),
+        }
+
+
+def _by_vintage(entries: list[BronzeEntry]) -> list[tuple[dt.date, list[BronzeEntry]]]:
+    ordered = sorted(entries, key=lambda e: (e.vintage, e.relative_path))
+    return [(dt.date.fromisoformat(v), list(group))
+            for v, group in itertools.groupby(ordered, key=lambda e: e.vintage)]
+
+
+def _sources_key(files: list[BronzeEntry]) -> str:
+    return ",".join(sorted(e.sha256 for e in files))
+
+
+def merged_already(store: Lakehouse, concept: str) -> set[tuple[str, str, str]]:
+    """(tile, vintage, sources) triples already merged: the idempotency log."""
+    uri = store.table_uri(concept, "merges")
+    if not DeltaTable.is_deltatable(uri):
+        return set()
+    log = DeltaTable(uri).to_pyarrow_table(columns=["tile", "vintage", "sources"]).to_pylist()
+    return {(r["tile"], r["vintage"].isoformat(), r["sources"]) for r in log}
+
+
+def _log_merge(store: Lakehouse, concept: str, result: MergeResult, sources: str,
+               run_id: str) -> None:
+    now = dt.datetime.now(dt.UTC)
+    n = len(result.tiles)
+    counts = {"inserted": result.inserted, "changed": result.changed, "closed": result.closed,
+              "unchanged": result.unchanged}
+    # Counts are per merge, recorded on each tile row of that merge.
+    rows = pa.table({
+        "tile": list(result.tiles), "vintage": [result.vintage] * n, "sources": [sources] * n,
+        **{k: [v] * n for k, v in counts.items()}, "run_id": [run_id] * n, "merged_at": [now] * n,
+    }, schema=MERGES_SCHEMA)
+    write_deltalake(store.table_uri(concept, "merges"), rows, mode="append")
+
+
+def _write_quarantine(store: Lakehouse, concept: str, rows: pa.Table, shas: list[str]) -> None:
+    """Replace the quarantine rows of these source files (idempotent across re-runs)."""
+    uri = store.table_uri(concept, "quarantine")
+    ensure_table(uri, QUARANTINE_SCHEMA)
+    predicate = "source_sha256 IN (" + ", ".join(f"'{s}'" for s in shas) + ")"
+    write_deltalake(uri, rows, mode="overwrite", predicate=predicate)
+
+
+def ingest_vector(store: Lakehouse, concept: str, source: VectorSource,
+                  entries: list[BronzeEntry], *, tiles: list[str] | None,
+                  run_id: str) -> IngestReport:
+    """Merge every landed vintage not yet merged for the tiles (all tiles when None)."""
+    report = IngestReport(concept, tiles)
+    done = merged_already(store, concept)
+    ensure_table(store.table_uri(concept, "quarantine"), QUARANTINE_SCHEMA)
+    for vintage, files in _by_vintage(entries):
+        key = _sources_key(files)
+        if tiles is not None and all((t, vintage.isoformat(), key) in done for t in tiles):
+            report.skipped_vintages.append(vintage.isoformat())
+            continue
+        prepared = [
+            prepare_layer(
+                read_vector(Path(e.bronze_path), source.format, layer=source.layer,
+                            columns=list(source.spec.columns), fallback_crs=source.fallback_crs),
+                source.spec, source_path=Path(e.original_name), source_sha256=e.sha256,
+            )
+            for e in files
+        ]
+        rows = pa.concat_tables([p.rows for p in prepared], promote_options="permissive")
+        _write_quarantine(store, concept, pa.concat_tables([p.quarantine for p in prepared]),
+                          [e.sha256 for e in files])
+        report.quarantined += sum(p.quarantine.num_rows for p in prepared)
+        report.repaired += sum(p.repaired for p in prepared)
+        scope = tiles if tiles is not None else sorted(
+            set(rows["tile"].to_pylist()) | _existing_tiles(store, concept))
+        pending = [t for t in scope if (t, vintage.isoformat(), key) not in done]
+        if not pending:
+            report.skipped_vintages.append(vintage.isoformat())
+            continue
+        in_pending = pa.array(np.isin(rows["tile"].to_numpy(zero_copy_only=False), pending))
+        result = merge_vintage(
+            store.table_uri(concept, "versions"), store.table_uri(concept, "closures"),
+            rows.filter(in_pending), vintage, tiles=pending, run_id=run_id,
+        )
+        _log_merge(store, concept, result, key, run_id)
+        report.merges.append(result)
+    return report
+
+
+def _existing_tiles(store: Lakehouse, concept: str) -> set[str]:
+    uri = store.table_uri(concept, "versions")
+    if not DeltaTable.is_deltatable(uri):
+        return set()
+    return {p["tile"] for p in DeltaTable(uri).partitions()}
+
+
+def _raster_index_rows(tile_info: raster.RasterTile, root: Path, sources: str) -> dict:
+    footprint = shapely.box(*tile_info.bounds)
+    return {
+        "feature_id": tile_info.tile,
+        "path": tile_info.path.relative_to(root).as_posix(),
+        "crs": tile_info.crs, "resolution": tile_info.resolution, "nodata": tile_info.nodata,
+        "width": tile_info.width, "height": tile_info.height,
+        "valid_fraction": tile_info.valid_fraction, "minimum": tile_info.minimum,
+        "maximum": tile_info.maximum, "mean": tile_info.mean,
+        "geometry": shapely.to_wkb(footprint),
+        **dict(zip(BBOX_COLUMNS, tile_info.bounds, strict=True)),
+        "tile": tile_info.tile, "row_hash": tile_info.content_sha256[:16],
+        "source_sha256": sources,
+    }
+
+
+INDEX_SCHEMA = pa.schema([
+    ("feature_id", pa.string()), ("path", pa.string()), ("crs", pa.string()),
+    ("resolution", pa.float64()), ("nodata", pa.float64()), ("width", pa.int32()),
+    ("height", pa.int32()), ("valid_fraction", pa.float64()), ("minimum", pa.float64()),
+    ("maximum", pa.float64()), ("mean", pa.float64()), ("geometry", pa.binary()),
+    *[(c, pa.float64()) for c in BBOX_COLUMNS], ("tile", pa.string()), ("row_hash", pa.string()),
+    ("source_sha256", pa.string()),
+])
+
+
+def ingest_raster(store: Lakehouse, concept: str, source: RasterSource,
+                  entries: list[BronzeEntry], *, tiles: list[str] | None,
+                  run_id: str) -> IngestReport:
+    """Mosaic each landed vintage onto the tile grid as COGs and merge the tile index."""
+    report = IngestReport(concept, tiles)
+    done = merged_already(store, concept)
+    ensure_table(store.table_uri(concept, "quarantine"), QUARANTINE_SCHEMA)
+    for vintage, files in _by_vintage(entries):
+        key = _sources_key(files)
+        paths = [Path(e.bronze_path) for e in files]
+        crs = {raster.source_crs(p, source.fallback_crs) for p in paths}
+        if len(crs) != 1:
+            raise ValueError(f"vintage {vintage} of {concept} mixes CRS {sorted(crs)}")
+        bounds = {p: raster.file_bounds(p) for p in paths}
+        union = (min(b[0] for b in bounds.values()), min(b[1] for b in bounds.values()),
+                 max(b[2] for b in bounds.values()), max(b[3] for b in bounds.values()))
+        scope = tiles if tiles is not None else tiles_covering(union)
+        pending = [t for t in scope if (t, vintage.isoformat(), key) not in done]
+        if not pending:
+            report.skipped_vintages.append(vintage.isoformat())
+            continue
+        rows = []
+        for tile in pending:
+            grid = raster.tile_grid_bounds(tile, source.resolution)
+            overlapping = [p for p, b in bounds.items() if raster.overlaps(b, grid)]
+            if not overlapping:
+                continue
+            array, transform = raster.mosaic_tile(overlapping, tile,
+                                                  resolution=source.resolution,
+                                                  nodata=source.nodata, dtype=source.dtype)
+            path = store.cog_path(concept, tile, vintage.isoformat())
+            raster.write_cog(array, transform, next(iter(crs)), source.nodata, path)
+            info = raster.describe(array, transform, tile=tile, path=path, crs=next(iter(crs)),
+                                   nodata=source.nodata)
+            rows.append(_raster_index_rows(info, store.root, key))
+        table = pa.Table.from_pylist(rows, schema=INDEX_SCHEMA)
+        result = merge_vintage(store.table_uri(concept, "versions"),
+                               store.table_uri(concept, "closures"), table, vintage,
+                               tiles=pending, run_id=run_id)
+        _log_merge(store, concept, result, key, run_id)
+        report.merges.append(result)
+    return report

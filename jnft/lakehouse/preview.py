@@ -1,0 +1,81 @@
+"""Small map previews (PNG) of layers, for materialization metadata and reports."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import rasterio  # noqa: E402
+import shapely  # noqa: E402
+from matplotlib.collections import LineCollection, PatchCollection  # noqa: E402
+from matplotlib.patches import Polygon as PolygonPatch  # noqa: E402
+
+MAX_FEATURES = 20_000
+
+
+def _figure(title: str):
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=80)
+    ax.set_title(title, fontsize=9)
+    ax.set_aspect("equal")
+    ax.tick_params(labelsize=6)
+    return fig, ax
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def vector_preview(wkb: np.ndarray, title: str, seed: int = 0) -> bytes:
+    """Polygons filled, lines drawn, points scattered; at most MAX_FEATURES (sampled)."""
+    if len(wkb) > MAX_FEATURES:
+        wkb = np.random.default_rng(seed).choice(wkb, MAX_FEATURES, replace=False)
+    geoms = shapely.from_wkb(wkb)
+    fig, ax = _figure(title)
+    parts = shapely.get_parts(geoms)
+    kinds = shapely.get_type_id(parts)
+    polygons = parts[kinds == shapely.GeometryType.POLYGON]
+    if len(polygons):
+        patches = [PolygonPatch(np.asarray(p.exterior.coords)[:, :2]) for p in polygons]
+        ax.add_collection(PatchCollection(patches, facecolor="#c0392b", edgecolor="none"))
+    lines = parts[kinds == shapely.GeometryType.LINESTRING]
+    if len(lines):
+        ax.add_collection(LineCollection([np.asarray(g.coords)[:, :2] for g in lines],
+                                         colors="#2c3e50", linewidths=0.6))
+    points = parts[kinds == shapely.GeometryType.POINT]
+    if len(points):
+        ax.scatter(shapely.get_x(points), shapely.get_y(points), s=1, color="#8e44ad")
+    if len(parts):
+        xmin, ymin, xmax, ymax = shapely.total_bounds(parts)
+        pad = max(xmax - xmin, ymax - ymin, 1.0) * 0.02
+        ax.set_xlim(xmin - pad, xmax + pad)
+        ax.set_ylim(ymin - pad, ymax + pad)
+    return _png(fig)
+
+
+def raster_preview(paths: list[str], title: str, max_pixels: int = 600) -> bytes:
+    """The COG tiles side by side, read from their overviews."""
+    fig, ax = _figure(title)
+    low, high = np.inf, -np.inf
+    images = []
+    for path in paths:
+        with rasterio.open(path) as src:
+            factor = max(1, int(np.ceil(max(src.width, src.height) / max_pixels)))
+            data = src.read(1, out_shape=(src.height // factor, src.width // factor),
+                            masked=True)
+            images.append((data, src.bounds))
+            if data.count():
+                low, high = min(low, float(data.min())), max(high, float(data.max()))
+    for data, bounds in images:
+        ax.imshow(data, extent=(bounds.left, bounds.right, bounds.bottom, bounds.top),
+                  cmap="terrain", vmin=low, vmax=high)
+    if images:
+        ax.set_xlim(min(b.left for _, b in images), max(b.right for _, b in images))
+        ax.set_ylim(min(b.bottom for _, b in images), max(b.top for _, b in images))
+    return _png(fig)

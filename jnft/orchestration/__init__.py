@@ -1,0 +1,1 @@
+"""Dagster wiring: Definitions, resources, partitions, schedules, sensors, and the CLI."""

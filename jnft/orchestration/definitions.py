@@ -1,0 +1,21 @@
+"""The code location: assets generated from the fiches, resources, sensors. No logic here."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from jnft.assets.database import build_database_asset
+from jnft.assets.factory import build_concept_assets
+from jnft.orchestration.partitions import tiles_partitions
+from jnft.orchestration.resources import LakehouseResource
+from jnft.orchestration.sensors import territory_tiles_sensor
+from jnft.paths import CONCEPTS_DIR
+from jnft.quality.fiche import load_fiches
+
+fiches = load_fiches(CONCEPTS_DIR)
+
+defs = dg.Definitions(
+    assets=[*build_concept_assets(fiches, tiles_partitions), build_database_asset(fiches)],
+    sensors=[territory_tiles_sensor],
+    resources={"lakehouse": LakehouseResource.from_env()},
+)
