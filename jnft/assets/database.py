@@ -1,6 +1,5 @@
 """The DuckDB file of the lakehouse, rebuilt from `sql/*.sql` downstream of every layer."""
 
-
 from collections.abc import Sequence
 
 import dagster as dg
@@ -19,8 +18,7 @@ def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[s
     for fiche in fiches:
         if open_table(store.table_uri(fiche.id, "versions")) is None:
             continue
-        tables = {t: store.table_uri(fiche.id, t) for t in ("versions", "closures",
-                                                             "quarantine")}
+        tables = {t: store.table_uri(fiche.id, t) for t in ("versions", "closures", "quarantine")}
         subs.append({"kind": "vector", "concept": fiche.id, **tables})
         if fiche.kind == "raster":
             subs.append({"kind": "raster", "concept": fiche.id, **tables})
@@ -32,11 +30,15 @@ def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
     deps += [gold_key(f.id) for f in fiches if f.kind == "vector" and f.public]
 
     @dg.asset(
-        key="lakehouse_duckdb", group_name=DERIVED_GROUP, deps=deps,
+        key="lakehouse_duckdb",
+        group_name=DERIVED_GROUP,
+        deps=deps,
         description="`lakehouse.duckdb`: one view per concept (current rows), `<concept>_history`"
-                    ", `<concept>_quarantine`, the `asof(concept, ts)` macro and the views of "
-                    "`sql/`, over the Delta tables. Open it with `jnft sql` or plain `duckdb`.",
-        owners=["team:geodata"], tags={"layer": "gold"}, kinds={"duckdb", "sql"},
+        ", `<concept>_quarantine`, the `asof(concept, ts)` macro and the views of "
+        "`sql/`, over the Delta tables. Open it with `jnft sql` or plain `duckdb`.",
+        owners=["team:geodata"],
+        tags={"layer": "gold"},
+        kinds={"duckdb", "sql"},
         required_resource_keys={"lakehouse"},
     )
     def lakehouse_duckdb(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -48,12 +50,17 @@ def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
             views = con.execute(
                 "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1"
             ).fetchall()
-            counts = {s["concept"]: con.execute(f'SELECT count(*) FROM "{s["concept"]}"')
-                      .fetchone()[0] for s in subs if s["kind"] == "vector"}
-        return dg.MaterializeResult(metadata={
-            "dagster/uri": dg.MetadataValue.path(str(path)),
-            "views": dg.MetadataValue.json([v[0] for v in views]),
-            "current_rows": dg.MetadataValue.json(counts),
-        })
+            counts = {
+                s["concept"]: con.execute(f'SELECT count(*) FROM "{s["concept"]}"').fetchone()[0]
+                for s in subs
+                if s["kind"] == "vector"
+            }
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/uri": dg.MetadataValue.path(str(path)),
+                "views": dg.MetadataValue.json([v[0] for v in views]),
+                "current_rows": dg.MetadataValue.json(counts),
+            }
+        )
 
     return lakehouse_duckdb

@@ -2,7 +2,6 @@
 a silver layer per concept (tile-partitioned where the fiche says so), a gold GeoParquet
 snapshot per public vector concept."""
 
-
 from collections.abc import Sequence
 
 import dagster as dg
@@ -37,13 +36,17 @@ def gold_key(concept: str) -> dg.AssetKey:
 def _layer_spec(fiche: Fiche) -> LayerSpec:
     assert fiche.vector is not None
     v = fiche.vector
-    return LayerSpec(dict(v.columns), dict(v.rename), v.id_column, list(v.identity_columns),
-                     v.keep_z)
+    return LayerSpec(
+        dict(v.columns), dict(v.rename), v.id_column, list(v.identity_columns), v.keep_z
+    )
 
 
 def _tiles(context: dg.AssetExecutionContext) -> list[str] | None:
-    return list(context.partition_keys) if context.has_partition_key_range or \
-        context.has_partition_key else None
+    return (
+        list(context.partition_keys)
+        if context.has_partition_key_range or context.has_partition_key
+        else None
+    )
 
 
 def build_source_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
@@ -51,27 +54,43 @@ def build_source_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
     source = fiches[0].source
 
     @dg.asset(
-        key=bronze_key(source.name), group_name=SOURCES_GROUP,
+        key=bronze_key(source.name),
+        group_name=SOURCES_GROUP,
         description=f"Deliveries of {source.producer} `{source.pattern}` landed in "
-                    f"bronze/{source.name}/ (immutable, by sha256). Feeds: "
-                    + ", ".join(f.id for f in fiches) + ".",
+        f"bronze/{source.name}/ (immutable, by sha256). Feeds: "
+        + ", ".join(f.id for f in fiches)
+        + ".",
         owners=sorted({o for f in fiches for o in f.owners}),
         tags={"producer": source.producer.lower().replace(" ", "_"), "layer": "bronze"},
-        kinds={"file"}, required_resource_keys={"lakehouse"},
+        kinds={"file"},
+        required_resource_keys={"lakehouse"},
     )
     def _land(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         lakehouse = context.resources.lakehouse
-        entries, new = land_files(lakehouse.store(), source.name, lakehouse.sources_dir,
-                                  source.pattern, source.vintage_pattern)
-        return dg.MaterializeResult(metadata={
-            "files": len(entries), "newly_landed": len(new),
-            "vintages": dg.MetadataValue.json(sorted({e.vintage for e in entries})),
-            "bytes": sum(e.size for e in entries),
-            "landed": dg.MetadataValue.md("\n".join(
-                ["| vintage | file | sha256 |", "|---|---|---|"]
-                + [f"| {e.vintage} | {e.relative_path} | `{e.sha256[:12]}` |" for e in entries]
-            )),
-        })
+        entries, new = land_files(
+            lakehouse.store(),
+            source.name,
+            lakehouse.sources_dir,
+            source.pattern,
+            source.vintage_pattern,
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "files": len(entries),
+                "newly_landed": len(new),
+                "vintages": dg.MetadataValue.json(sorted({e.vintage for e in entries})),
+                "bytes": sum(e.size for e in entries),
+                "landed": dg.MetadataValue.md(
+                    "\n".join(
+                        ["| vintage | file | sha256 |", "|---|---|---|"]
+                        + [
+                            f"| {e.vintage} | {e.relative_path} | `{e.sha256[:12]}` |"
+                            for e in entries
+                        ]
+                    )
+                ),
+            }
+        )
 
     return _land
 
@@ -80,7 +99,9 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
     """Merge every landed vintage into the concept's silver history, for the run's tiles."""
 
     @dg.asset(
-        key=silver_key(fiche.id), group_name=LAYERS_GROUP, deps=[bronze_key(fiche.source.name)],
+        key=silver_key(fiche.id),
+        group_name=LAYERS_GROUP,
+        deps=[bronze_key(fiche.source.name)],
         description=f"**{fiche.title}** — {fiche.description}",
         owners=fiche.owners,
         tags={"role": fiche.role, "theme": fiche.theme, "layer": "silver"},
@@ -95,26 +116,32 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
         scope = _tiles(context)
         entries = read_manifest(store, fiche.source.name)
         if fiche.kind == "vector":
-            source = VectorSource(fiche.source.format, fiche.source.layer, fiche.source.crs,
-                                  _layer_spec(fiche))
-            report = ingest_vector(store, fiche.id, source, entries, tiles=scope,
-                                   run_id=context.run.run_id)
+            source = VectorSource(
+                fiche.source.format, fiche.source.layer, fiche.source.crs, _layer_spec(fiche)
+            )
+            report = ingest_vector(
+                store, fiche.id, source, entries, tiles=scope, run_id=context.run.run_id
+            )
         else:
             assert fiche.raster is not None
-            source = RasterSource(fiche.source.crs, fiche.raster.resolution,
-                                  fiche.raster.nodata, fiche.raster.dtype)
-            report = ingest_raster(store, fiche.id, source, entries, tiles=scope,
-                                   run_id=context.run.run_id)
+            source = RasterSource(
+                fiche.source.crs, fiche.raster.resolution, fiche.raster.nodata, fiche.raster.dtype
+            )
+            report = ingest_raster(
+                store, fiche.id, source, entries, tiles=scope, run_id=context.run.run_id
+            )
         summary = summarize(store, fiche.id, scope)
         if fiche.kind == "raster" and summary.current is not None:
             paths = [str(store.root / p) for p in summary.current["path"].to_pylist()]
             image = preview.raster_preview(paths, fiche.title) if paths else None
         else:
             image = preview.vector_preview(summary.wkb, fiche.title) if summary.rows else None
-        return dg.MaterializeResult(metadata={
-            **layer_metadata(summary, store.table_uri(fiche.id, "versions"), image),
-            **ingest_metadata(report),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                **layer_metadata(summary, store.table_uri(fiche.id, "versions"), image),
+                **ingest_metadata(report),
+            }
+        )
 
     return _layer
 
@@ -123,32 +150,38 @@ def build_gold_asset(fiche: Fiche) -> dg.AssetsDefinition:
     """Snapshot the current rows as GeoParquet 1.1 for any GIS tool."""
 
     @dg.asset(
-        key=gold_key(fiche.id), group_name=DERIVED_GROUP, deps=[silver_key(fiche.id)],
+        key=gold_key(fiche.id),
+        group_name=DERIVED_GROUP,
+        deps=[silver_key(fiche.id)],
         description=f"Current {fiche.title.lower()} as a GeoParquet 1.1 file "
-                    f"(gold/{fiche.id}.parquet), with bbox covering, for QGIS, GDAL, geopandas.",
-        owners=fiche.owners, tags={"role": fiche.role, "theme": fiche.theme, "layer": "gold"},
-        kinds={"geoparquet"}, required_resource_keys={"lakehouse"},
+        f"(gold/{fiche.id}.parquet), with bbox covering, for QGIS, GDAL, geopandas.",
+        owners=fiche.owners,
+        tags={"role": fiche.role, "theme": fiche.theme, "layer": "gold"},
+        kinds={"geoparquet"},
+        required_resource_keys={"lakehouse"},
     )
     def _gold(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         store = context.resources.lakehouse.store()
-        rows = current(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id,
-                                                                              "closures"))
+        rows = current(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"))
         path = store.gold_path(fiche.id)
         geo = write_geoparquet(rows, path, TARGET_CRS)
         column = geo["columns"]["geometry"]
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": rows.num_rows,
-            "dagster/uri": dg.MetadataValue.path(str(path)),
-            "geometry_types": dg.MetadataValue.json(column["geometry_types"]),
-            "bbox": dg.MetadataValue.json(column.get("bbox")),
-            "bytes": path.stat().st_size,
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows.num_rows,
+                "dagster/uri": dg.MetadataValue.path(str(path)),
+                "geometry_types": dg.MetadataValue.json(column["geometry_types"]),
+                "bbox": dg.MetadataValue.json(column.get("bbox")),
+                "bytes": path.stat().st_size,
+            }
+        )
 
     return _gold
 
 
-def build_concept_assets(fiches: Sequence[Fiche],
-                         tiles: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def build_concept_assets(
+    fiches: Sequence[Fiche], tiles: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
     """Every asset the fiches imply, sources deduplicated."""
     by_source: dict[str, list[Fiche]] = {}
     for fiche in fiches:
@@ -157,5 +190,3 @@ def build_concept_assets(fiches: Sequence[Fiche],
     assets += [build_layer_asset(f, tiles) for f in fiches]
     assets += [build_gold_asset(f) for f in fiches if f.kind == "vector" and f.public]
     return assets
-
-

@@ -33,8 +33,11 @@ def parse_vintage(relative_path: str, pattern: str) -> dt.date:
         raise ValueError(f"{relative_path}: no vintage date matches {pattern!r}")
     text = match.group(1)
     try:
-        return dt.date(int(text), 1, 1) if re.fullmatch(r"\d{4}", text) else dt.date.fromisoformat(
-            text)
+        return (
+            dt.date(int(text), 1, 1)
+            if re.fullmatch(r"\d{4}", text)
+            else dt.date.fromisoformat(text)
+        )
     except ValueError as error:
         raise ValueError(f"{relative_path}: {text!r} is not a date: {error}") from error
 
@@ -50,8 +53,9 @@ def read_manifest(store: Lakehouse, source: str) -> list[BronzeEntry]:
     return [BronzeEntry(**e) for e in json.loads(path.read_text(encoding="utf-8"))]
 
 
-def land_files(store: Lakehouse, source: str, sources_dir: Path, pattern: str,
-               vintage_pattern: str) -> tuple[list[BronzeEntry], list[BronzeEntry]]:
+def land_files(
+    store: Lakehouse, source: str, sources_dir: Path, pattern: str, vintage_pattern: str
+) -> tuple[list[BronzeEntry], list[BronzeEntry]]:
     """Land every file matching `pattern`; returns (all entries, newly landed entries)."""
     sources_dir = Path(sources_dir)
     files = sorted(p for p in sources_dir.glob(pattern) if p.is_file())
@@ -65,15 +69,22 @@ def land_files(store: Lakehouse, source: str, sources_dir: Path, pattern: str,
         landed = store.land(source, path)
         if landed.sha256 in entries:
             continue
-        entry = BronzeEntry(landed.sha256, path.name, relative, str(landed.path),
-                            vintage.isoformat(), path.stat().st_size,
-                            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        entry = BronzeEntry(
+            landed.sha256,
+            path.name,
+            relative,
+            str(landed.path),
+            vintage.isoformat(),
+            path.stat().st_size,
+            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
         entries[entry.sha256] = entry
         new.append(entry)
     ordered = sorted(entries.values(), key=lambda e: (e.vintage, e.relative_path))
     manifest = _manifest_path(store, source)
     partial = manifest.with_name(manifest.name + ".partial")
-    partial.write_text(json.dumps([asdict(e) for e in ordered], indent=1, ensure_ascii=False),
-                       encoding="utf-8")
+    partial.write_text(
+        json.dumps([asdict(e) for e in ordered], indent=1, ensure_ascii=False), encoding="utf-8"
+    )
     partial.replace(manifest)
     return ordered, new

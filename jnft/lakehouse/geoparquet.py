@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pyproj
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
 
 from jnft.lakehouse.geometry import crs_of, geometry_types
 from jnft.lakehouse.vector import BBOX_COLUMNS
@@ -78,3 +82,31 @@ def write_geoparquet(table: pa.Table, path: Path, crs: str) -> dict:
     )
     partial.replace(path)
     return geo
+
+
+PROJJSON_SCHEMA_URI = "https://proj.org/schemas/v0.7/projjson.schema.json"
+
+
+def validate_geo_metadata(geo: dict, schema: dict) -> list[str]:
+    """Problems of a `geo` metadata object against the official GeoParquet JSON schema.
+
+    The schema `$ref`s PROJJSON by URL; that reference resolves locally to an open object
+    schema (validation never touches the network) and each `crs` is checked by parsing it with
+    pyproj instead.
+    """
+    registry = Registry().with_resource(
+        PROJJSON_SCHEMA_URI,
+        Resource.from_contents({"type": "object"}, default_specification=DRAFT7),
+    )
+    validator = jsonschema.Draft7Validator(schema, registry=registry)
+    problems = [
+        f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in validator.iter_errors(geo)
+    ]
+    for name, column in geo.get("columns", {}).items():
+        crs = column.get("crs")
+        if isinstance(crs, dict):
+            try:
+                pyproj.CRS.from_json_dict(crs)
+            except pyproj.exceptions.CRSError as error:
+                problems.append(f"columns/{name}/crs: not a valid PROJJSON CRS: {error}")
+    return problems

@@ -27,12 +27,19 @@ from jnft.lakehouse.vector import (
     read_vector,
 )
 
-MERGES_SCHEMA = pa.schema([
-    ("tile", pa.string()), ("vintage", pa.date32()), ("sources", pa.string()),
-    ("inserted", pa.int64()), ("changed", pa.int64()), ("closed", pa.int64()),
-    ("unchanged", pa.int64()), ("run_id", pa.string()),
-    ("merged_at", pa.timestamp("us", tz="UTC")),
-])
+MERGES_SCHEMA = pa.schema(
+    [
+        ("tile", pa.string()),
+        ("vintage", pa.date32()),
+        ("sources", pa.string()),
+        ("inserted", pa.int64()),
+        ("changed", pa.int64()),
+        ("closed", pa.int64()),
+        ("unchanged", pa.int64()),
+        ("run_id", pa.string()),
+        ("merged_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -70,8 +77,10 @@ class IngestReport:
 
 def _by_vintage(entries: list[BronzeEntry]) -> list[tuple[dt.date, list[BronzeEntry]]]:
     ordered = sorted(entries, key=lambda e: (e.vintage, e.relative_path))
-    return [(dt.date.fromisoformat(v), list(group))
-            for v, group in itertools.groupby(ordered, key=lambda e: e.vintage)]
+    return [
+        (dt.date.fromisoformat(v), list(group))
+        for v, group in itertools.groupby(ordered, key=lambda e: e.vintage)
+    ]
 
 
 def _sources_key(files: list[BronzeEntry]) -> str:
@@ -87,17 +96,29 @@ def merged_already(store: Lakehouse, concept: str) -> set[tuple[str, str, str]]:
     return {(r["tile"], r["vintage"].isoformat(), r["sources"]) for r in log}
 
 
-def _log_merge(store: Lakehouse, concept: str, result: MergeResult, sources: str,
-               run_id: str) -> None:
+def _log_merge(
+    store: Lakehouse, concept: str, result: MergeResult, sources: str, run_id: str
+) -> None:
     now = dt.datetime.now(dt.UTC)
     n = len(result.tiles)
-    counts = {"inserted": result.inserted, "changed": result.changed, "closed": result.closed,
-              "unchanged": result.unchanged}
+    counts = {
+        "inserted": result.inserted,
+        "changed": result.changed,
+        "closed": result.closed,
+        "unchanged": result.unchanged,
+    }
     # Counts are per merge, recorded on each tile row of that merge.
-    rows = pa.table({
-        "tile": list(result.tiles), "vintage": [result.vintage] * n, "sources": [sources] * n,
-        **{k: [v] * n for k, v in counts.items()}, "run_id": [run_id] * n, "merged_at": [now] * n,
-    }, schema=MERGES_SCHEMA)
+    rows = pa.table(
+        {
+            "tile": list(result.tiles),
+            "vintage": [result.vintage] * n,
+            "sources": [sources] * n,
+            **{k: [v] * n for k, v in counts.items()},
+            "run_id": [run_id] * n,
+            "merged_at": [now] * n,
+        },
+        schema=MERGES_SCHEMA,
+    )
     write_deltalake(store.table_uri(concept, "merges"), rows, mode="append")
 
 
@@ -109,9 +130,15 @@ def _write_quarantine(store: Lakehouse, concept: str, rows: pa.Table, shas: list
     write_deltalake(uri, rows, mode="overwrite", predicate=predicate)
 
 
-def ingest_vector(store: Lakehouse, concept: str, source: VectorSource,
-                  entries: list[BronzeEntry], *, tiles: list[str] | None,
-                  run_id: str) -> IngestReport:
+def ingest_vector(
+    store: Lakehouse,
+    concept: str,
+    source: VectorSource,
+    entries: list[BronzeEntry],
+    *,
+    tiles: list[str] | None,
+    run_id: str,
+) -> IngestReport:
     """Merge every landed vintage not yet merged for the tiles (all tiles when None)."""
     report = IngestReport(concept, tiles)
     done = merged_already(store, concept)
@@ -123,27 +150,45 @@ def ingest_vector(store: Lakehouse, concept: str, source: VectorSource,
             continue
         prepared = [
             prepare_layer(
-                read_vector(Path(e.bronze_path), source.format, layer=source.layer,
-                            columns=list(source.spec.columns), fallback_crs=source.fallback_crs),
-                source.spec, source_path=Path(e.original_name), source_sha256=e.sha256,
+                read_vector(
+                    Path(e.bronze_path),
+                    source.format,
+                    layer=source.layer,
+                    columns=list(source.spec.columns),
+                    fallback_crs=source.fallback_crs,
+                ),
+                source.spec,
+                source_path=Path(e.original_name),
+                source_sha256=e.sha256,
             )
             for e in files
         ]
         rows = pa.concat_tables([p.rows for p in prepared], promote_options="permissive")
-        _write_quarantine(store, concept, pa.concat_tables([p.quarantine for p in prepared]),
-                          [e.sha256 for e in files])
+        _write_quarantine(
+            store,
+            concept,
+            pa.concat_tables([p.quarantine for p in prepared]),
+            [e.sha256 for e in files],
+        )
         report.quarantined += sum(p.quarantine.num_rows for p in prepared)
         report.repaired += sum(p.repaired for p in prepared)
-        scope = tiles if tiles is not None else sorted(
-            set(rows["tile"].to_pylist()) | _existing_tiles(store, concept))
+        scope = (
+            tiles
+            if tiles is not None
+            else sorted(set(rows["tile"].to_pylist()) | _existing_tiles(store, concept))
+        )
         pending = [t for t in scope if (t, vintage.isoformat(), key) not in done]
         if not pending:
             report.skipped_vintages.append(vintage.isoformat())
             continue
         in_pending = pa.array(np.isin(rows["tile"].to_numpy(zero_copy_only=False), pending))
         result = merge_vintage(
-            store.table_uri(concept, "versions"), store.table_uri(concept, "closures"),
-            rows.filter(in_pending), vintage, tiles=pending, run_id=run_id,
+            store.table_uri(concept, "versions"),
+            store.table_uri(concept, "closures"),
+            rows.filter(in_pending),
+            vintage,
+            tiles=pending,
+            run_id=run_id,
         )
         _log_merge(store, concept, result, key, run_id)
         report.merges.append(result)
@@ -162,30 +207,56 @@ def _raster_index_rows(tile_info: raster.RasterTile, root: Path, sources: str) -
     return {
         "feature_id": tile_info.tile,
         "path": tile_info.path.relative_to(root).as_posix(),
-        "crs": tile_info.crs, "resolution": tile_info.resolution, "nodata": tile_info.nodata,
-        "width": tile_info.width, "height": tile_info.height,
-        "valid_fraction": tile_info.valid_fraction, "minimum": tile_info.minimum,
-        "maximum": tile_info.maximum, "mean": tile_info.mean,
+        "crs": tile_info.crs,
+        "resolution": tile_info.resolution,
+        "nodata": tile_info.nodata,
+        "width": tile_info.width,
+        "height": tile_info.height,
+        "valid_fraction": tile_info.valid_fraction,
+        "valid_cells": tile_info.valid_cells,
+        "minimum": tile_info.minimum,
+        "maximum": tile_info.maximum,
+        "mean": tile_info.mean,
         "geometry": shapely.to_wkb(footprint),
         **dict(zip(BBOX_COLUMNS, tile_info.bounds, strict=True)),
-        "tile": tile_info.tile, "row_hash": tile_info.content_sha256[:16],
+        "tile": tile_info.tile,
+        "row_hash": tile_info.content_sha256[:16],
         "source_sha256": sources,
     }
 
 
-INDEX_SCHEMA = pa.schema([
-    ("feature_id", pa.string()), ("path", pa.string()), ("crs", pa.string()),
-    ("resolution", pa.float64()), ("nodata", pa.float64()), ("width", pa.int32()),
-    ("height", pa.int32()), ("valid_fraction", pa.float64()), ("minimum", pa.float64()),
-    ("maximum", pa.float64()), ("mean", pa.float64()), ("geometry", pa.binary()),
-    *[(c, pa.float64()) for c in BBOX_COLUMNS], ("tile", pa.string()), ("row_hash", pa.string()),
-    ("source_sha256", pa.string()),
-])
+INDEX_SCHEMA = pa.schema(
+    [
+        ("feature_id", pa.string()),
+        ("path", pa.string()),
+        ("crs", pa.string()),
+        ("resolution", pa.float64()),
+        ("nodata", pa.float64()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("valid_fraction", pa.float64()),
+        ("valid_cells", pa.int64()),
+        ("minimum", pa.float64()),
+        ("maximum", pa.float64()),
+        ("mean", pa.float64()),
+        ("geometry", pa.binary()),
+        *[(c, pa.float64()) for c in BBOX_COLUMNS],
+        ("tile", pa.string()),
+        ("row_hash", pa.string()),
+        ("source_sha256", pa.string()),
+    ]
+)
 
 
-def ingest_raster(store: Lakehouse, concept: str, source: RasterSource,
-                  entries: list[BronzeEntry], *, tiles: list[str] | None,
-                  run_id: str) -> IngestReport:
+def ingest_raster(
+    store: Lakehouse,
+    concept: str,
+    source: RasterSource,
+    entries: list[BronzeEntry],
+    *,
+    tiles: list[str] | None,
+    run_id: str,
+) -> IngestReport:
     """Mosaic each landed vintage onto the tile grid as COGs and merge the tile index."""
     report = IngestReport(concept, tiles)
     done = merged_already(store, concept)
@@ -197,8 +268,12 @@ def ingest_raster(store: Lakehouse, concept: str, source: RasterSource,
         if len(crs) != 1:
             raise ValueError(f"vintage {vintage} of {concept} mixes CRS {sorted(crs)}")
         bounds = {p: raster.file_bounds(p) for p in paths}
-        union = (min(b[0] for b in bounds.values()), min(b[1] for b in bounds.values()),
-                 max(b[2] for b in bounds.values()), max(b[3] for b in bounds.values()))
+        union = (
+            min(b[0] for b in bounds.values()),
+            min(b[1] for b in bounds.values()),
+            max(b[2] for b in bounds.values()),
+            max(b[3] for b in bounds.values()),
+        )
         scope = tiles if tiles is not None else tiles_covering(union)
         pending = [t for t in scope if (t, vintage.isoformat(), key) not in done]
         if not pending:
@@ -210,18 +285,28 @@ def ingest_raster(store: Lakehouse, concept: str, source: RasterSource,
             overlapping = [p for p, b in bounds.items() if raster.overlaps(b, grid)]
             if not overlapping:
                 continue
-            array, transform = raster.mosaic_tile(overlapping, tile,
-                                                  resolution=source.resolution,
-                                                  nodata=source.nodata, dtype=source.dtype)
+            array, transform = raster.mosaic_tile(
+                overlapping,
+                tile,
+                resolution=source.resolution,
+                nodata=source.nodata,
+                dtype=source.dtype,
+            )
             path = store.cog_path(concept, tile, vintage.isoformat())
             raster.write_cog(array, transform, next(iter(crs)), source.nodata, path)
-            info = raster.describe(array, transform, tile=tile, path=path, crs=next(iter(crs)),
-                                   nodata=source.nodata)
+            info = raster.describe(
+                array, transform, tile=tile, path=path, crs=next(iter(crs)), nodata=source.nodata
+            )
             rows.append(_raster_index_rows(info, store.root, key))
         table = pa.Table.from_pylist(rows, schema=INDEX_SCHEMA)
-        result = merge_vintage(store.table_uri(concept, "versions"),
-                               store.table_uri(concept, "closures"), table, vintage,
-                               tiles=pending, run_id=run_id)
+        result = merge_vintage(
+            store.table_uri(concept, "versions"),
+            store.table_uri(concept, "closures"),
+            table,
+            vintage,
+            tiles=pending,
+            run_id=run_id,
+        )
         _log_merge(store, concept, result, key, run_id)
         report.merges.append(result)
     return report

@@ -7,12 +7,12 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import rasterio  # noqa: E402
-import shapely  # noqa: E402
-from matplotlib.collections import LineCollection, PatchCollection  # noqa: E402
-from matplotlib.patches import Polygon as PolygonPatch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import rasterio
+import shapely
+from matplotlib.collections import LineCollection, PatchCollection
+from matplotlib.patches import Polygon as PolygonPatch
 
 MAX_FEATURES = 20_000
 
@@ -46,8 +46,11 @@ def vector_preview(wkb: np.ndarray, title: str, seed: int = 0) -> bytes:
         ax.add_collection(PatchCollection(patches, facecolor="#c0392b", edgecolor="none"))
     lines = parts[kinds == shapely.GeometryType.LINESTRING]
     if len(lines):
-        ax.add_collection(LineCollection([np.asarray(g.coords)[:, :2] for g in lines],
-                                         colors="#2c3e50", linewidths=0.6))
+        ax.add_collection(
+            LineCollection(
+                [np.asarray(g.coords)[:, :2] for g in lines], colors="#2c3e50", linewidths=0.6
+            )
+        )
     points = parts[kinds == shapely.GeometryType.POINT]
     if len(points):
         ax.scatter(shapely.get_x(points), shapely.get_y(points), s=1, color="#8e44ad")
@@ -67,14 +70,18 @@ def raster_preview(paths: list[str], title: str, max_pixels: int = 600) -> bytes
     for path in paths:
         with rasterio.open(path) as src:
             factor = max(1, int(np.ceil(max(src.width, src.height) / max_pixels)))
-            data = src.read(1, out_shape=(src.height // factor, src.width // factor),
-                            masked=True)
+            data = src.read(1, out_shape=(src.height // factor, src.width // factor), masked=True)
             images.append((data, src.bounds))
             if data.count():
                 low, high = min(low, float(data.min())), max(high, float(data.max()))
     for data, bounds in images:
-        ax.imshow(data, extent=(bounds.left, bounds.right, bounds.bottom, bounds.top),
-                  cmap="terrain", vmin=low, vmax=high)
+        ax.imshow(
+            data,
+            extent=(bounds.left, bounds.right, bounds.bottom, bounds.top),
+            cmap="terrain",
+            vmin=low,
+            vmax=high,
+        )
     if images:
         ax.set_xlim(min(b.left for _, b in images), max(b.right for _, b in images))
         ax.set_ylim(min(b.bottom for _, b in images), max(b.top for _, b in images))

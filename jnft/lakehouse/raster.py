@@ -44,6 +44,7 @@ class RasterTile:
     width: int
     height: int
     valid_fraction: float
+    valid_cells: int
     minimum: float | None
     maximum: float | None
     mean: float | None
@@ -80,21 +81,46 @@ def _check_alignment(src: rasterio.DatasetReader, resolution: float) -> None:
             )
 
 
+def _snap(value: float, resolution: float, up: bool) -> float:
+    """Snap a coordinate to the nearest cell edge (edges at k·res − res/2) below or above."""
+    k = (value + resolution / 2) / resolution
+    k = np.ceil(k - 1e-9) if up else np.floor(k + 1e-9)
+    return float(k * resolution - resolution / 2)
+
+
+def data_window(
+    sources_bounds: list[tuple[float, float, float, float]], tile: str, resolution: float
+) -> tuple[float, float, float, float] | None:
+    """The part of the tile's grid the sources cover, on cell edges (None if no overlap).
+
+    A tile's COG spans only this window: a 10 km tile at 0.5 m would be 20 000² cells.
+    """
+    gx0, gy0, gx1, gy1 = tile_grid_bounds(tile, resolution)
+    x0 = max(gx0, _snap(min(b[0] for b in sources_bounds), resolution, up=False))
+    y0 = max(gy0, _snap(min(b[1] for b in sources_bounds), resolution, up=False))
+    x1 = min(gx1, _snap(max(b[2] for b in sources_bounds), resolution, up=True))
+    y1 = min(gy1, _snap(max(b[3] for b in sources_bounds), resolution, up=True))
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
 def mosaic_tile(
     sources: list[Path], tile: str, *, resolution: float, nodata: float, dtype: str
 ) -> tuple[np.ndarray, rasterio.Affine]:
-    """The tile's grid filled from every source that overlaps it (nodata elsewhere)."""
+    """The tile's grid, over the window the sources cover, filled from every source."""
     if not sources:
         raise ValueError(f"no source raster for tile {tile}")
     opened = [rasterio.open(p) for p in sources]
     try:
         for src in opened:
             _check_alignment(src, resolution)
+        window = data_window([tuple(src.bounds) for src in opened], tile, resolution)
+        if window is None:
+            raise ValueError(f"no source raster overlaps tile {tile}")
         array, transform = rasterio.merge.merge(
             opened,
-            bounds=tile_grid_bounds(tile, resolution),
+            bounds=window,
             res=resolution,
-            nodata=nodata,
+            nodata=float(nodata),  # an int nodata is refused for float dtypes
             dtype=dtype,
         )
     finally:
@@ -140,8 +166,8 @@ def describe(
     cols = np.flatnonzero(valid.any(axis=0))
     res = transform.a
     if len(rows):
-        x0, y0 = transform * (cols[0], rows[-1] + 1)
-        x1, y1 = transform * (cols[-1] + 1, rows[0])
+        x0, y0 = transform @ (cols[0], rows[-1] + 1)
+        x1, y1 = transform @ (cols[-1] + 1, rows[0])
         bounds = (x0, y0, x1, y1)
         values = array[valid]
         stats = (float(values.min()), float(values.max()), float(values.mean()))
@@ -160,6 +186,7 @@ def describe(
         array.shape[1],
         array.shape[0],
         float(valid.mean()),
+        int(valid.sum()),
         *stats,
         digest.hexdigest(),
     )

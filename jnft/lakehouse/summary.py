@@ -31,16 +31,24 @@ def summarize(store: Lakehouse, concept: str, tiles: list[str] | None = None) ->
     closures_uri = store.table_uri(concept, "closures")
     versions = open_table(versions_uri)
     if versions is None:
-        return LayerSummary(0, None, TARGET_CRS, None, None, None, np.array([], dtype=object),
-                            None)
+        return LayerSummary(0, None, TARGET_CRS, None, None, None, np.array([], dtype=object), None)
     closures = open_table(closures_uri)
     rows = current(versions_uri, closures_uri, tiles)
     bbox = None
     if rows.num_rows:
-        bbox = (pc.min(rows["bbox_xmin"]).as_py(), pc.min(rows["bbox_ymin"]).as_py(),
-                pc.max(rows["bbox_xmax"]).as_py(), pc.max(rows["bbox_ymax"]).as_py())
+        bbox = (
+            pc.min(rows["bbox_xmin"]).as_py(),
+            pc.min(rows["bbox_ymin"]).as_py(),
+            pc.max(rows["bbox_xmax"]).as_py(),
+            pc.max(rows["bbox_ymax"]).as_py(),
+        )
     return LayerSummary(
-        rows.num_rows, bbox, TARGET_CRS, versions.version(),
-        closures.version() if closures is not None else None, rows.schema,
-        rows["geometry"].to_numpy(zero_copy_only=False), rows,
+        rows.num_rows,
+        bbox,
+        TARGET_CRS,
+        versions.version(),
+        closures.version() if closures is not None else None,
+        rows.schema,
+        rows["geometry"].to_numpy(zero_copy_only=False),
+        rows,
     )

@@ -42,8 +42,9 @@ def _sql(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s",
-                        datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S"
+    )
     parser = argparse.ArgumentParser(prog="jnft", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -27,8 +27,9 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-def materialize_all(instance: dg.DagsterInstance, defs: dg.Definitions, tiles: list[str],
-                    resources: dict) -> list[dg.ExecuteInProcessResult]:
+def materialize_all(
+    instance: dg.DagsterInstance, defs: dg.Definitions, tiles: list[str], resources: dict
+) -> list[dg.ExecuteInProcessResult]:
     """Every asset: sources, then tile-partitioned layers in one run over all tiles (single-run
     backfill), then unpartitioned layers and the derived assets."""
     assets = list(defs.assets or [])
@@ -37,13 +38,20 @@ def materialize_all(instance: dg.DagsterInstance, defs: dg.Definitions, tiles: l
     sources = dg.AssetSelection.groups("sources")
     steps = [
         ("sources", dict(selection=sources & dg.AssetSelection.assets(*unpartitioned))),
-        ("tiled layers", dict(
-            selection=dg.AssetSelection.assets(*partitioned),
-            tags={"dagster/asset_partition_range_start": tiles[0],
-                  "dagster/asset_partition_range_end": tiles[-1]},
-        )),
-        ("other layers and derived", dict(
-            selection=dg.AssetSelection.assets(*unpartitioned) - sources)),
+        (
+            "tiled layers",
+            dict(
+                selection=dg.AssetSelection.assets(*partitioned),
+                tags={
+                    "dagster/asset_partition_range_start": tiles[0],
+                    "dagster/asset_partition_range_end": tiles[-1],
+                },
+            ),
+        ),
+        (
+            "other layers and derived",
+            dict(selection=dg.AssetSelection.assets(*unpartitioned) - sources),
+        ),
     ]
     results = []
     for label, kwargs in steps:
@@ -73,12 +81,23 @@ def run_demo(serve: bool) -> None:
     register_tiles(instance, tiles)
     materialize_all(instance, defs, tiles, {"lakehouse": resource})
     store = Lakehouse.at(resource.root)
-    log.info("lakehouse ready: %s  (try: jnft sql \"SELECT count(*) FROM batiment\")",
-             store.duckdb_path)
+    log.info(
+        'lakehouse ready: %s  (try: jnft sql "SELECT count(*) FROM batiment")', store.duckdb_path
+    )
     if serve:
         log.info("serving the Dagster UI on http://127.0.0.1:3000 (Ctrl-C to stop)")
         subprocess.run(
-            [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_DIR / "workspace.yaml"),
-             "-h", "127.0.0.1", "-p", os.environ.get("JNFT_PORT", "3000")],
+            [
+                sys.executable,
+                "-m",
+                "dagster",
+                "dev",
+                "-w",
+                str(PROJECT_DIR / "workspace.yaml"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                os.environ.get("JNFT_PORT", "3000"),
+            ],
             check=False,
         )

@@ -1,16 +1,19 @@
 """Sensors: register the tiles a territory declares as `tiles` partitions."""
 
-
 import dagster as dg
 
 from jnft.orchestration.partitions import territory_tiles, tiles_partitions
 from jnft.orchestration.resources import LakehouseResource
 
 
-@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Adds the tiles of `<sources>/territory.yaml` to the `tiles` partitions.")
-def territory_tiles_sensor(context: dg.SensorEvaluationContext,
-                           lakehouse: LakehouseResource) -> dg.SensorResult | dg.SkipReason:
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Adds the tiles of `<sources>/territory.yaml` to the `tiles` partitions.",
+)
+def territory_tiles_sensor(
+    context: dg.SensorEvaluationContext, lakehouse: LakehouseResource
+) -> dg.SensorResult | dg.SkipReason:
     declared = territory_tiles(lakehouse.sources_dir)
     known = set(context.instance.get_dynamic_partitions(tiles_partitions.name))
     new = [t for t in declared if t not in known]

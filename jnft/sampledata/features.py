@@ -12,8 +12,7 @@ import shapely
 
 from jnft.sampledata.territory import Territory
 
-USAGES = ["Résidentiel", "Commercial et services", "Industriel", "Agricole", "Religieux",
-          "Sportif"]
+USAGES = ["Résidentiel", "Commercial et services", "Industriel", "Agricole", "Religieux", "Sportif"]
 EQUIPMENT = [  # (categorie, nature, how many)
     ("Science et enseignement", "Enseignement primaire", 4),
     ("Science et enseignement", "Enseignement secondaire", 2),
@@ -57,7 +56,7 @@ def _slots(t: Territory, rng: np.random.Generator, dem_at) -> tuple[np.ndarray, 
     xmin, ymin, xmax, ymax = t.bounds
     gx, gy = np.meshgrid(np.arange(xmin + s, xmax - s, s), np.arange(ymin + s, ymax - s, s))
     x, y = gx.ravel(), gy.ravel()
-    keep = (x > t.coast_x(y) + 0.012 * t.width)
+    keep = x > t.coast_x(y) + 0.012 * t.width
     keep &= np.abs(y - t.river_y(x)) > t.channel_half_width(x) + 2.5 * s
     x, y = x[keep], y[keep]
     keep = dem_at(x, y) > 1.0
@@ -81,8 +80,14 @@ def generate_buildings(t: Territory, rng: np.random.Generator, dem_at) -> Buildi
 
     roll = rng.random(n)
     usage = np.where(
-        roll < 0.78, 0, np.where(roll < 0.9, 1, np.where(roll < 0.95, 2, np.where(
-            roll < 0.985, 3, np.where(roll < 0.993, 4, 5)))))
+        roll < 0.78,
+        0,
+        np.where(
+            roll < 0.9,
+            1,
+            np.where(roll < 0.95, 2, np.where(roll < 0.985, 3, np.where(roll < 0.993, 4, 5))),
+        ),
+    )
     usage = np.where((centrality < 0.01) & (roll > 0.6), 3, usage)  # farms in the countryside
     storeys = np.clip(np.round(1 + centrality * rng.uniform(1, 5, n)), 1, 6).astype(np.int32)
     height = np.round(storeys * 2.9 + rng.uniform(0.5, 2.5, n), 1)
@@ -90,17 +95,21 @@ def generate_buildings(t: Territory, rng: np.random.Generator, dem_at) -> Buildi
     houses = storeys <= 2
     dwellings = np.where(usage == 0, np.where(houses, 1, storeys * per_floor), 0).astype(np.int32)
     created = np.datetime64("2008-01-01") + rng.integers(0, 5000, n).astype("timedelta64[D]")
-    table = pa.table({
-        "cleabs": pa.array(cleabs("BATIMENT", np.arange(1, n + 1) * 7 + 1_000_000), pa.string()),
-        "nature": pa.array(["Indifférenciée"] * n, pa.string()),
-        "usage_1": pa.array([USAGES[i] for i in usage], pa.string()),
-        "nombre_de_logements": pa.array(dwellings, pa.int32()),
-        "nombre_d_etages": pa.array(storeys, pa.int32()),
-        "hauteur": pa.array(height, pa.float64()),
-        "altitude_minimale_sol": pa.array(np.round(dem_at(x, y), 1), pa.float64()),
-        "date_creation": pa.array(created.astype("datetime64[D]"), pa.date32()),
-        "date_modification": pa.array(created.astype("datetime64[D]"), pa.date32()),
-    })
+    table = pa.table(
+        {
+            "cleabs": pa.array(
+                cleabs("BATIMENT", np.arange(1, n + 1) * 7 + 1_000_000), pa.string()
+            ),
+            "nature": pa.array(["Indifférenciée"] * n, pa.string()),
+            "usage_1": pa.array([USAGES[i] for i in usage], pa.string()),
+            "nombre_de_logements": pa.array(dwellings, pa.int32()),
+            "nombre_d_etages": pa.array(storeys, pa.int32()),
+            "hauteur": pa.array(height, pa.float64()),
+            "altitude_minimale_sol": pa.array(np.round(dem_at(x, y), 1), pa.float64()),
+            "date_creation": pa.array(created.astype("datetime64[D]"), pa.date32()),
+            "date_modification": pa.array(created.astype("datetime64[D]"), pa.date32()),
+        }
+    )
     return Buildings(table, footprints)
 
 
@@ -115,8 +124,9 @@ def _rectangles(x, y, width, length, angle) -> np.ndarray:
     return shapely.multipolygons([[shapely.polygons(r)] for r in rings])
 
 
-def next_vintage(first: Buildings, t: Territory, rng: np.random.Generator, dem_at,
-                 modified_on: dt.date) -> Buildings:
+def next_vintage(
+    first: Buildings, t: Territory, rng: np.random.Generator, dem_at, modified_on: dt.date
+) -> Buildings:
     """A later vintage: ~3 % demolished, ~5 % changed (extension or new use), new buildings."""
     table, footprints = first.table, first.footprints.copy()
     n = table.num_rows
@@ -128,18 +138,24 @@ def next_vintage(first: Buildings, t: Territory, rng: np.random.Generator, dem_a
     modified = table["date_modification"].to_numpy().copy()
     extend = changed & (rng.random(n) < 0.5)
     grown = shapely.buffer(footprints[extend], 1.0, join_style="mitre")
-    footprints[extend] = shapely.multipolygons(shapely.get_parts(grown),
-                                               indices=np.arange(len(grown)))
+    footprints[extend] = shapely.multipolygons(
+        shapely.get_parts(grown), indices=np.arange(len(grown))
+    )
     height[changed & ~extend] += 3.0
     usage[changed & (usage == "Agricole")] = "Résidentiel"
     modified[changed] = np.datetime64(modified_on)
     kept = ~demolished
-    updated = table.set_column(table.schema.get_field_index("usage_1"), "usage_1",
-                               pa.array(usage, pa.string()))
-    updated = updated.set_column(updated.schema.get_field_index("hauteur"), "hauteur",
-                                 pa.array(height, pa.float64()))
-    updated = updated.set_column(updated.schema.get_field_index("date_modification"),
-                                 "date_modification", pa.array(modified, pa.date32()))
+    updated = table.set_column(
+        table.schema.get_field_index("usage_1"), "usage_1", pa.array(usage, pa.string())
+    )
+    updated = updated.set_column(
+        updated.schema.get_field_index("hauteur"), "hauteur", pa.array(height, pa.float64())
+    )
+    updated = updated.set_column(
+        updated.schema.get_field_index("date_modification"),
+        "date_modification",
+        pa.array(modified, pa.date32()),
+    )
     updated = updated.filter(pa.array(kept))
     footprints = footprints[kept]
 
@@ -150,13 +166,18 @@ def next_vintage(first: Buildings, t: Territory, rng: np.random.Generator, dem_a
     serial = np.arange(len(pick)) * 7 + 9_000_000
     new_table = new_table.set_column(0, "cleabs", pa.array(cleabs("BATIMENT", serial)))
     new_table = new_table.set_column(
-        new_table.schema.get_field_index("date_creation"), "date_creation",
-        pa.array([modified_on] * len(pick), pa.date32()))
+        new_table.schema.get_field_index("date_creation"),
+        "date_creation",
+        pa.array([modified_on] * len(pick), pa.date32()),
+    )
     new_table = new_table.set_column(
-        new_table.schema.get_field_index("date_modification"), "date_modification",
-        pa.array([modified_on] * len(pick), pa.date32()))
-    return Buildings(pa.concat_tables([updated, new_table]),
-                     np.concatenate([footprints, fresh.footprints[pick]]))
+        new_table.schema.get_field_index("date_modification"),
+        "date_modification",
+        pa.array([modified_on] * len(pick), pa.date32()),
+    )
+    return Buildings(
+        pa.concat_tables([updated, new_table]), np.concatenate([footprints, fresh.footprints[pick]])
+    )
 
 
 def _clear_of(candidates: np.ndarray, existing: np.ndarray, gap: float = 2.0) -> np.ndarray:
@@ -192,14 +213,16 @@ def watercourses(t: Territory, dem_at) -> pa.Table:
         widths.append("Entre 0 et 5 mètres")
     geometry = [shapely.LineString(np.column_stack([c, dem_at(c[:, 0], c[:, 1])])) for c in lines]
     n = len(lines)
-    return pa.table({
-        "cleabs": pa.array(cleabs("TRONC_HYDRO", np.arange(1, n + 1) + 500_000)),
-        "nature": pa.array(["Ecoulement naturel"] * n),
-        "etat": pa.array(["Permanent"] * n),
-        "largeur": pa.array(widths),
-        "cpx_toponyme_de_cours_d_eau": pa.array(names),
-        "geometry": pa.array(list(shapely.to_wkb(geometry)), pa.binary()),
-    })
+    return pa.table(
+        {
+            "cleabs": pa.array(cleabs("TRONC_HYDRO", np.arange(1, n + 1) + 500_000)),
+            "nature": pa.array(["Ecoulement naturel"] * n),
+            "etat": pa.array(["Permanent"] * n),
+            "largeur": pa.array(widths),
+            "cpx_toponyme_de_cours_d_eau": pa.array(names),
+            "geometry": pa.array(list(shapely.to_wkb(geometry)), pa.binary()),
+        }
+    )
 
 
 def roads(t: Territory, rng: np.random.Generator) -> pa.Table:
@@ -215,10 +238,12 @@ def roads(t: Territory, rng: np.random.Generator) -> pa.Table:
         for direction in ((c, s), (-s, c)):
             normal = (-direction[1], direction[0])
             cx, cy = tx + offset * normal[0], ty + offset * normal[1]
-            line = shapely.LineString([(cx - direction[0] * radius * 1.2, cy - direction[1]
-                                        * radius * 1.2),
-                                       (cx + direction[0] * radius * 1.2, cy + direction[1]
-                                        * radius * 1.2)]).intersection(disc)
+            line = shapely.LineString(
+                [
+                    (cx - direction[0] * radius * 1.2, cy - direction[1] * radius * 1.2),
+                    (cx + direction[0] * radius * 1.2, cy + direction[1] * radius * 1.2),
+                ]
+            ).intersection(disc)
             if not line.is_empty and line.length > step:
                 lines.append(line)
                 natures.append("Route à 1 chaussée")
@@ -238,13 +263,17 @@ def roads(t: Territory, rng: np.random.Generator) -> pa.Table:
         natures.append("Chemin")
         importance.append("6")
     n = len(lines)
-    return pa.table({
-        "cleabs": pa.array(cleabs("TRONROUT", np.arange(1, n + 1) + 2_000_000)),
-        "nature": pa.array(natures),
-        "importance": pa.array(importance),
-        "nombre_de_voies": pa.array([2 if nat != "Chemin" else 1 for nat in natures], pa.int32()),
-        "geometry": pa.array(list(shapely.to_wkb(lines)), pa.binary()),
-    })
+    return pa.table(
+        {
+            "cleabs": pa.array(cleabs("TRONROUT", np.arange(1, n + 1) + 2_000_000)),
+            "nature": pa.array(natures),
+            "importance": pa.array(importance),
+            "nombre_de_voies": pa.array(
+                [2 if nat != "Chemin" else 1 for nat in natures], pa.int32()
+            ),
+            "geometry": pa.array(list(shapely.to_wkb(lines)), pa.binary()),
+        }
+    )
 
 
 def equipment(buildings: Buildings, t: Territory, rng: np.random.Generator) -> pa.Table:
@@ -255,22 +284,27 @@ def equipment(buildings: Buildings, t: Territory, rng: np.random.Generator) -> p
     candidates = np.argsort(d)[: max(30, len(d) // 10)]
     chosen = rng.choice(candidates, size=sum(k for *_, k in EQUIPMENT), replace=False)
     rows = [(cat, nat) for cat, nat, k in EQUIPMENT for _ in range(k)]
-    zones = shapely.buffer(buildings.footprints[chosen], 0.3 * t.building_spacing,
-                           join_style="mitre")
+    zones = shapely.buffer(
+        buildings.footprints[chosen], 0.3 * t.building_spacing, join_style="mitre"
+    )
     zones = shapely.multipolygons(shapely.get_parts(zones), indices=np.arange(len(zones)))
     n = len(rows)
-    return pa.table({
-        "cleabs": pa.array(cleabs("SURFACTI", np.arange(1, n + 1) + 3_000_000)),
-        "categorie": pa.array([r[0] for r in rows]),
-        "nature": pa.array([r[1] for r in rows]),
-        "toponyme": pa.array([f"{nat} {i + 1}" for i, (_, nat) in enumerate(rows)]),
-        "geometry": pa.array(list(shapely.to_wkb(zones)), pa.binary()),
-    })
+    return pa.table(
+        {
+            "cleabs": pa.array(cleabs("SURFACTI", np.arange(1, n + 1) + 3_000_000)),
+            "categorie": pa.array([r[0] for r in rows]),
+            "nature": pa.array([r[1] for r in rows]),
+            "toponyme": pa.array([f"{nat} {i + 1}" for i, (_, nat) in enumerate(rows)]),
+            "geometry": pa.array(list(shapely.to_wkb(zones)), pa.binary()),
+        }
+    )
 
 
 COMMUNES = [  # (name, INSEE code; fictitious codes in the Charente-Maritime numbering)
-    ("Port-des-Jumeaux", "17950"), ("Saint-Gemme-sur-Jumelle", "17951"),
-    ("Les Terrasses", "17952"), ("Plateau-le-Haut", "17953"),
+    ("Port-des-Jumeaux", "17950"),
+    ("Saint-Gemme-sur-Jumelle", "17951"),
+    ("Les Terrasses", "17952"),
+    ("Plateau-le-Haut", "17953"),
 ]
 
 
@@ -278,14 +312,18 @@ def communes(t: Territory, rng: np.random.Generator) -> list[shapely.Geometry]:
     """Land partitioned into four communes (Voronoi cells of their centres, clipped to land)."""
     xmin, ymin, xmax, ymax = t.bounds
     tx, ty = t.town_centre()
-    seeds = shapely.multipoints([
-        (xmin + 0.15 * t.width, ymin + 0.5 * t.height), (tx, ty),
-        (xmin + 0.55 * t.width, ymin + 0.85 * t.height), (xmin + 0.85 * t.width,
-                                                           ymin + 0.3 * t.height),
-    ])
+    seeds = shapely.multipoints(
+        [
+            (xmin + 0.15 * t.width, ymin + 0.5 * t.height),
+            (tx, ty),
+            (xmin + 0.55 * t.width, ymin + 0.85 * t.height),
+            (xmin + 0.85 * t.width, ymin + 0.3 * t.height),
+        ]
+    )
     ys = np.linspace(ymax, ymin, 200)
-    land = shapely.Polygon(np.vstack([np.column_stack([t.coast_x(ys), ys]),
-                                      [(xmax, ymin), (xmax, ymax)]]))
+    land = shapely.Polygon(
+        np.vstack([np.column_stack([t.coast_x(ys), ys]), [(xmax, ymin), (xmax, ymax)]])
+    )
     cells = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=shapely.box(*t.bounds)))
     order = [int(np.argmin([c.distance(p) for c in cells])) for p in shapely.get_parts(seeds)]
     return [shapely.MultiPolygon(shapely.get_parts(cells[i].intersection(land))) for i in order]

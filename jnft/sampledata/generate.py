@@ -45,30 +45,47 @@ def write_dem_tiles(folder: Path, t: Territory, dem: np.ndarray) -> list[Path]:
     paths = []
     for row0 in range(0, dem.shape[0], per_tile):
         for col0 in range(0, dem.shape[1], per_tile):
-            block = dem[row0: row0 + per_tile, col0: col0 + per_tile]
+            block = dem[row0 : row0 + per_tile, col0 : col0 + per_tile]
             x0 = xmin + col0 * r  # first cell centre
             y0 = ymax - row0 * r
-            name = f"RGEALTI_FXX_{int(x0 // 1000):04d}_{int(round(y0 / 1000)):04d}_MNT_LAMB93_IGN69.asc"
+            km = f"{round(x0) // 1000:04d}_{round(y0 / 1000):04d}"
+            name = f"RGEALTI_FXX_{km}_MNT_LAMB93_IGN69.asc"
             transform = from_origin(x0 - r / 2, y0 + r / 2, r, r)
             with MemoryFile() as memory:
-                with memory.open(driver="GTiff", width=block.shape[1], height=block.shape[0],
-                                 count=1, dtype="float32", transform=transform,
-                                 nodata=-99999.0) as dataset:
+                with memory.open(
+                    driver="GTiff",
+                    width=block.shape[1],
+                    height=block.shape[0],
+                    count=1,
+                    dtype="float32",
+                    transform=transform,
+                    nodata=-99999.0,
+                ) as dataset:
                     dataset.write(block, 1)
                 with memory.open() as dataset:
-                    rasterio.shutil.copy(dataset, folder / name, driver="AAIGrid",
-                                         DECIMAL_PRECISION=2)
+                    rasterio.shutil.copy(
+                        dataset, folder / name, driver="AAIGrid", DECIMAL_PRECISION=2
+                    )
             for extra in folder.glob(name + ".aux.xml"):
                 extra.unlink()
             paths.append(folder / name)
     return paths
 
 
-def _write_gpkg_layer(path: Path, layer: str, table: pa.Table, geometry: np.ndarray,
-                      geometry_type: str) -> None:
+def _write_gpkg_layer(
+    path: Path, layer: str, table: pa.Table, geometry: np.ndarray, geometry_type: str
+) -> None:
     data = table.append_column("geometry", pa.array(list(shapely.to_wkb(geometry)), pa.binary()))
-    pyogrio.write_arrow(data, path, layer=layer, driver="GPKG", geometry_name="geometry",
-                        geometry_type=geometry_type, crs="EPSG:2154", append=path.exists())
+    pyogrio.write_arrow(
+        data,
+        path,
+        layer=layer,
+        driver="GPKG",
+        geometry_name="geometry",
+        geometry_type=geometry_type,
+        crs="EPSG:2154",
+        append=path.exists(),
+    )
 
 
 def population_grid(t: Territory, buildings: features.Buildings) -> pa.Table:
@@ -83,14 +100,16 @@ def population_grid(t: Territory, buildings: features.Buildings) -> pa.Table:
     households = np.bincount(inverse.ravel(), weights=dwellings[dwellings > 0] * 0.92)
     ids = [f"CRS3035RES200mN{n}E{e}" for n, e in keys]
     km = [f"CRS3035RES1000mN{n // 1000 * 1000}E{e // 1000 * 1000}" for n, e in keys]
-    return pa.table({
-        "Idcar_200m": ids,
-        "Idcar_1km": km,
-        "I_est_200": pa.array((households >= 11).astype(np.int32)),
-        "Ind": pa.array(np.round(households * PERSONS_PER_HOUSEHOLD, 1)),
-        "Men": pa.array(np.round(households, 1)),
-        "Log_soc": pa.array(np.round(households * 0.12, 1)),
-    })
+    return pa.table(
+        {
+            "Idcar_200m": ids,
+            "Idcar_1km": km,
+            "I_est_200": pa.array((households >= 11).astype(np.int32)),
+            "Ind": pa.array(np.round(households * PERSONS_PER_HOUSEHOLD, 1)),
+            "Men": pa.array(np.round(households, 1)),
+            "Log_soc": pa.array(np.round(households * 0.12, 1)),
+        }
+    )
 
 
 def generate(out: Path, territory: Territory | None = None) -> dict:
@@ -122,15 +141,21 @@ def generate(out: Path, territory: Territory | None = None) -> dict:
         if path.exists():
             path.unlink()
         ground = bati.table["altitude_minimale_sol"].to_numpy()
-        _write_gpkg_layer(path, "batiment", bati.table,
-                          shapely.force_3d(bati.footprints, ground), "MultiPolygon Z")
-        for layer, table, kind in (("troncon_hydrographique", hydro, "LineString Z"),
-                                   ("troncon_de_route", road, "LineString"),
-                                   ("zone_d_activite_ou_d_interet", zones, "MultiPolygon")):
+        _write_gpkg_layer(
+            path,
+            "batiment",
+            bati.table,
+            shapely.force_3d(bati.footprints, ground),
+            "MultiPolygon Z",
+        )
+        for layer, table, kind in (
+            ("troncon_hydrographique", hydro, "LineString Z"),
+            ("troncon_de_route", road, "LineString"),
+            ("zone_d_activite_ou_d_interet", zones, "MultiPolygon"),
+        ):
             geometry = shapely.from_wkb(table["geometry"].to_numpy(zero_copy_only=False))
             _write_gpkg_layer(path, layer, table.drop_columns("geometry"), geometry, kind)
-    log.info("BD TOPO written: %d then %d buildings", first.table.num_rows,
-             second.table.num_rows)
+    log.info("BD TOPO written: %d then %d buildings", first.table.num_rows, second.table.num_rows)
 
     grid = population_grid(t, second)
     filosofi = out / "filosofi" / "Filosofi2019_carreaux_200m_csv_2019-01-01"
@@ -140,25 +165,31 @@ def generate(out: Path, territory: Territory | None = None) -> dict:
     shapes = features.communes(t, rng)
     residents = second.table["nombre_de_logements"].to_numpy() * 0.92 * PERSONS_PER_HOUSEHOLD
     centres = shapely.centroid(second.footprints)
-    population = [int(round(residents[shapely.contains(s, centres)].sum())) for s in shapes]
-    commune_table = pa.table({
-        "ID": [f"COMMUNE_{i:016d}" for i in range(1, len(shapes) + 1)],
-        "NOM": [n for n, _ in features.COMMUNES],
-        "NOM_M": [n.upper() for n, _ in features.COMMUNES],
-        "INSEE_COM": [c for _, c in features.COMMUNES],
-        "STATUT": ["Commune simple"] * len(shapes),
-        "POPULATION": pa.array(population, pa.int64()),
-        "INSEE_DEP": ["17"] * len(shapes),
-        "INSEE_REG": ["75"] * len(shapes),
-    })
+    population = [round(residents[shapely.contains(s, centres)].sum()) for s in shapes]
+    commune_table = pa.table(
+        {
+            "ID": [f"COMMUNE_{i:016d}" for i in range(1, len(shapes) + 1)],
+            "NOM": [n for n, _ in features.COMMUNES],
+            "NOM_M": [n.upper() for n, _ in features.COMMUNES],
+            "INSEE_COM": [c for _, c in features.COMMUNES],
+            "STATUT": ["Commune simple"] * len(shapes),
+            "POPULATION": pa.array(population, pa.int64()),
+            "INSEE_DEP": ["17"] * len(shapes),
+            "INSEE_REG": ["75"] * len(shapes),
+        }
+    )
     admin = out / "admin_express" / "ADMIN-EXPRESS_3-2__SHP_LAMB93_FXX_2025-01-20"
     admin.mkdir(parents=True, exist_ok=True)
     for old in admin.glob("COMMUNE.*"):
         old.unlink()
     pyogrio.write_arrow(
         commune_table.append_column("geometry", pa.array(list(shapely.to_wkb(shapes)))),
-        admin / "COMMUNE.shp", driver="ESRI Shapefile", geometry_name="geometry",
-        geometry_type="MultiPolygon", crs="EPSG:2154", encoding="UTF-8",
+        admin / "COMMUNE.shp",
+        driver="ESRI Shapefile",
+        geometry_name="geometry",
+        geometry_type="MultiPolygon",
+        crs="EPSG:2154",
+        encoding="UTF-8",
     )
 
     tx, ty = t.town_centre()
@@ -166,9 +197,12 @@ def generate(out: Path, territory: Territory | None = None) -> dict:
     lidar_y = np.floor(ty / 1000) * 1000
     lidar = out / "lidar_hd"
     lidar.mkdir(parents=True, exist_ok=True)
-    laz = lidar / f"LHD_FXX_{int(lidar_x // 1000):04d}_{int(lidar_y // 1000) + 1:04d}_PTS_O_LAMB93_IGN69.laz"
-    points = sensors.write_lidar_tile(laz, t, rng, dem_at, second.footprints,
-                                      second.table["hauteur"].to_numpy(), lidar_x, lidar_y)
+    # LiDAR HD tiles are named by the km of their west and north edges.
+    name = f"LHD_FXX_{round(lidar_x) // 1000:04d}_{round(lidar_y) // 1000 + 1:04d}"
+    laz = lidar / f"{name}_PTS_O_LAMB93_IGN69.laz"
+    points = sensors.write_lidar_tile(
+        laz, t, rng, dem_at, second.footprints, second.table["hauteur"].to_numpy(), lidar_x, lidar_y
+    )
 
     hubeau = out / "hubeau"
     hubeau.mkdir(parents=True, exist_ok=True)
@@ -178,13 +212,18 @@ def generate(out: Path, territory: Territory | None = None) -> dict:
     sensors.write_tide_gauge(refmar / "port-des-jumeaux_2025.txt", rng)
 
     manifest = {
-        "name": t.name, "crs": "EPSG:2154", "bounds": list(t.bounds),
-        "tiles": tiles_covering(t.bounds), "seed": t.seed,
-        "buildings": {v.isoformat(): b.table.num_rows for v, b in zip(VINTAGES, (first, second),
-                                                                       strict=True)},
+        "name": t.name,
+        "crs": "EPSG:2154",
+        "bounds": list(t.bounds),
+        "tiles": tiles_covering(t.bounds),
+        "seed": t.seed,
+        "buildings": {
+            v.isoformat(): b.table.num_rows for v, b in zip(VINTAGES, (first, second), strict=True)
+        },
         "lidar_points": points,
     }
-    (out / "territory.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False,
-                                                       allow_unicode=True), encoding="utf-8")
+    (out / "territory.yaml").write_text(
+        yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
     log.info("sample territory %s generated in %.1f s", t.name, time.perf_counter() - started)
     return manifest

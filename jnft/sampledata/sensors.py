@@ -19,9 +19,16 @@ from jnft.sampledata.territory import Territory
 STATION = "R521001001"  # Hub'Eau station code of the sample gauge (fictitious)
 
 
-def write_lidar_tile(path: Path, t: Territory, rng: np.random.Generator, dem_at,
-                     footprints: np.ndarray, heights: np.ndarray, tile_x: float,
-                     tile_y: float) -> int:
+def write_lidar_tile(
+    path: Path,
+    t: Territory,
+    rng: np.random.Generator,
+    dem_at,
+    footprints: np.ndarray,
+    heights: np.ndarray,
+    tile_x: float,
+    tile_y: float,
+) -> int:
     """A 1 km classified LAZ (LAS 1.4, point format 6): ground 2, vegetation 3-5, building 6,
     water 9, with a WKT CRS like IGN's LiDAR HD. Returns the number of points."""
     size = min(1000.0, t.width, t.height)
@@ -38,8 +45,11 @@ def write_lidar_tile(path: Path, t: Territory, rng: np.random.Generator, dem_at,
     window = shapely.box(tile_x, tile_y, tile_x + size, tile_y + size)
     inside = shapely.intersects(footprints, window)
     roof = rasterio.features.rasterize(
-        zip(footprints[inside], heights[inside], strict=True), out_shape=shape,
-        transform=transform, fill=0.0, dtype="float32",
+        zip(footprints[inside], heights[inside], strict=True),
+        out_shape=shape,
+        transform=transform,
+        fill=0.0,
+        dtype="float32",
     )
     rows = np.clip(((tile_y + size - y) / resolution).astype(int), 0, shape[0] - 1)
     cols = np.clip(((x - tile_x) / resolution).astype(int), 0, shape[1] - 1)
@@ -95,20 +105,42 @@ def write_hubeau(folder: Path, t: Territory, rng: np.random.Generator) -> list[P
     site = STATION[:8]
     start, end = dt.date(1994, 1, 1), dt.date(2025, 12, 31)
     q = _discharge_days(rng, start, end)
-    common = {"code_site": site, "code_station": STATION, "longitude": round(lon, 9),
-              "latitude": round(lat, 9)}
+    common = {
+        "code_site": site,
+        "code_station": STATION,
+        "longitude": round(lon, 9),
+        "latitude": round(lat, 9),
+    }
     elab = [
-        {**common, "date_obs_elab": (start + dt.timedelta(days=i)).isoformat(),
-         "resultat_obs_elab": float(round(v * 1000)), "date_prod": "2026-01-05T06:00:00Z",
-         "code_statut": 16, "libelle_statut": "Donnée validée", "code_methode": 12,
-         "libelle_methode": "Interpolée", "code_qualification": 20,
-         "libelle_qualification": "Bonne", "grandeur_hydro_elab": "QmnJ"}
+        {
+            **common,
+            "date_obs_elab": (start + dt.timedelta(days=i)).isoformat(),
+            "resultat_obs_elab": float(round(v * 1000)),
+            "date_prod": "2026-01-05T06:00:00Z",
+            "code_statut": 16,
+            "libelle_statut": "Donnée validée",
+            "code_methode": 12,
+            "libelle_methode": "Interpolée",
+            "code_qualification": 20,
+            "libelle_qualification": "Bonne",
+            "grandeur_hydro_elab": "QmnJ",
+        }
         for i, v in enumerate(q)
     ]
     paths = []
     path = folder / f"obs_elab_{STATION}_QmnJ_{start}_{end}.json"
-    path.write_text(json.dumps({"count": len(elab), "first": None, "prev": None, "next": None,
-                                "api_version": "2.0.1", "data": elab}))
+    path.write_text(
+        json.dumps(
+            {
+                "count": len(elab),
+                "first": None,
+                "prev": None,
+                "next": None,
+                "api_version": "2.0.1",
+                "data": elab,
+            }
+        )
+    )
     paths.append(path)
 
     hours = 24 * 20
@@ -118,21 +150,38 @@ def write_hubeau(folder: Path, t: Territory, rng: np.random.Generator) -> list[P
     stage = 0.3 + (qh / 18.0) ** (1 / 1.6)  # the station's rating: Q = 18 (H - 0.3)^1.6
     for quantity, values, factor in (("H", stage, 1000.0), ("Q", qh, 1000.0)):
         data = [
-            {**common, "grandeur_hydro": quantity,
-             "date_debut_serie": stamps[0].strftime("%Y-%m-%dT%H:%M:%SZ"),
-             "date_fin_serie": stamps[-1].strftime("%Y-%m-%dT%H:%M:%SZ"),
-             "code_systeme_alti_serie": 31,
-             "date_obs": s.strftime("%Y-%m-%dT%H:%M:%SZ"), "resultat_obs": float(round(v *
-                                                                                          factor)),
-             "code_methode_obs": 0, "libelle_methode_obs": "Mesure brute",
-             "code_qualification_obs": 16, "libelle_qualification_obs": "Non qualifiée",
-             "code_statut": 4, "libelle_statut": "Donnée brute", "code_continuite": 0,
-             "libelle_continuite": "Continue"}
+            {
+                **common,
+                "grandeur_hydro": quantity,
+                "date_debut_serie": stamps[0].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "date_fin_serie": stamps[-1].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "code_systeme_alti_serie": 31,
+                "date_obs": s.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "resultat_obs": float(round(v * factor)),
+                "code_methode_obs": 0,
+                "libelle_methode_obs": "Mesure brute",
+                "code_qualification_obs": 16,
+                "libelle_qualification_obs": "Non qualifiée",
+                "code_statut": 4,
+                "libelle_statut": "Donnée brute",
+                "code_continuite": 0,
+                "libelle_continuite": "Continue",
+            }
             for s, v in zip(stamps, values, strict=True)
         ]
         path = folder / f"observations_tr_{STATION}_{quantity}_{stamps[-1]:%Y-%m-%d}.json"
-        path.write_text(json.dumps({"count": len(data), "first": None, "prev": None,
-                                    "next": None, "api_version": "2.0.1", "data": data}))
+        path.write_text(
+            json.dumps(
+                {
+                    "count": len(data),
+                    "first": None,
+                    "prev": None,
+                    "next": None,
+                    "api_version": "2.0.1",
+                    "data": data,
+                }
+            )
+        )
         paths.append(path)
     return paths
 
@@ -141,8 +190,12 @@ def write_tide_gauge(path: Path, rng: np.random.Generator, year: int = 2025) -> 
     """Hourly sea level of a year, REFMAR-like: heights in metres above chart datum (ZH)."""
     start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
     hours = np.arange(24 * 365)
-    level = (3.6 + 2.1 * np.cos(2 * np.pi * hours / 12.4206) + 0.7 * np.cos(
-        2 * np.pi * hours / 12.0 + 0.8) + 0.15 * np.cos(2 * np.pi * hours / 25.82))
+    level = (
+        3.6
+        + 2.1 * np.cos(2 * np.pi * hours / 12.4206)
+        + 0.7 * np.cos(2 * np.pi * hours / 12.0 + 0.8)
+        + 0.15 * np.cos(2 * np.pi * hours / 25.82)
+    )
     surge = np.zeros_like(level)
     for peak_hour in rng.choice(len(hours) - 72, size=5, replace=False):
         span = np.arange(-24, 48)

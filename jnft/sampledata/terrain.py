@@ -40,8 +40,9 @@ def cell_centres(territory: Territory) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def elevation(territory: Territory, x: np.ndarray, y: np.ndarray,
-              rng: np.random.Generator) -> np.ndarray:
+def elevation(
+    territory: Territory, x: np.ndarray, y: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Ground elevation (m, IGN69) on the grid x (columns) × y (rows), float32."""
     t = territory
     # Broadcast 1-D profiles (x along columns, y along rows): most landforms depend on one axis.
@@ -63,24 +64,34 @@ def elevation(territory: Territory, x: np.ndarray, y: np.ndarray,
     floodplain = bed + 1.9 + 0.9 * (across / plain) ** 1.5
     terrace = floodplain + 3.5 + 1.0 * _smoothstep((across - plain) / terrace_width)
     wall = _smoothstep((across - plain - terrace_width) / wall_width)
-    ground = np.where(across <= plain, floodplain,
-                      np.where(across <= plain + terrace_width, terrace,
-                               (1 - wall) * (bed + 5.4 + 1.9) + wall * np.maximum(plateau,
-                                                                                  bed + 7.3)))
+    ground = np.where(
+        across <= plain,
+        floodplain,
+        np.where(
+            across <= plain + terrace_width,
+            terrace,
+            (1 - wall) * (bed + 5.4 + 1.9) + wall * np.maximum(plateau, bed + 7.3),
+        ),
+    )
     # Terrace riser: a steep but continuous step at the floodplain edge.
     riser = _smoothstep((across - plain) / (0.004 * t.height + t.resolution))
-    ground = np.where(across <= plain + terrace_width, floodplain + riser * (terrace - floodplain),
-                      ground)
+    ground = np.where(
+        across <= plain + terrace_width, floodplain + riser * (terrace - floodplain), ground
+    )
     # The channel, 2.5 m deep at its axis.
     in_channel = across < channel
-    ground = np.where(in_channel, bed - 0.5 * (1 - (across / channel) ** 2) + 2.0 *
-                      (across / channel) ** 2, ground)
+    ground = np.where(
+        in_channel,
+        bed - 0.5 * (1 - (across / channel) ** 2) + 2.0 * (across / channel) ** 2,
+        ground,
+    )
 
     # Closed depressions (marshes) on the floodplain behind the dunes.
     for cu, dv, depth, size in ((0.16, 0.55, 1.8, 0.018), (0.33, -0.6, 1.2, 0.012)):
         cx = t.xmin + cu * t.width
-        cy = float(t.river_y(np.array([cx]))[0]) + dv * float(t.floodplain_half_width(
-            np.array([cx]))[0])
+        cy = float(t.river_y(np.array([cx]))[0]) + dv * float(
+            t.floodplain_half_width(np.array([cx]))[0]
+        )
         r2 = (((X - cx) ** 2 + (Y - cy) ** 2) / (size * t.height) ** 2).astype(np.float32)
         ground = ground - depth * np.exp(-r2) * (across > channel * 2)
 
@@ -101,8 +112,9 @@ def elevation(territory: Territory, x: np.ndarray, y: np.ndarray,
     return (ground + micro * (inland > 0)).astype(np.float32)
 
 
-def sample_elevation(dem: np.ndarray, territory: Territory, px: np.ndarray,
-                     py: np.ndarray) -> np.ndarray:
+def sample_elevation(
+    dem: np.ndarray, territory: Territory, px: np.ndarray, py: np.ndarray
+) -> np.ndarray:
     """Bilinear elevation of the DEM at points (for LiDAR returns and building bases)."""
     r = territory.resolution
     xmin, _, _, ymax = territory.bounds

@@ -78,7 +78,12 @@ class Territory:
 
 
 SMALL = Territory(
-    name="estuaire-mini", xmin=388_000.0, ymin=6_544_000.0, width=4_000.0, height=2_000.0,
-    resolution=5.0, lidar_density=0.5,
+    name="estuaire-mini",
+    xmin=388_000.0,
+    ymin=6_544_000.0,
+    width=4_000.0,
+    height=2_000.0,
+    resolution=5.0,
+    lidar_density=0.5,
 )
 """A 4 km × 2 km territory straddling the same two tiles, for fast tests."""

@@ -5,24 +5,10 @@ import pyarrow as pa
 import pytest
 import shapely
 
-from jnft.lakehouse.hashing import hash_columns, to_hex
 from jnft.lakehouse.history import VintageOrderError, as_of, history, merge_vintage
+from tests.factories import layer
 
 V1, V2, V3 = dt.date(2023, 3, 15), dt.date(2025, 3, 15), dt.date(2026, 3, 15)
-
-
-def layer(features: dict[str, tuple[float, str]], tile: str = "0380_6550") -> pa.Table:
-    """A tiny layer: feature_id -> (x of a 10 m square, usage)."""
-    ids = list(features)
-    geometry = shapely.to_wkb([shapely.box(x, 0, x + 10, 10) for x, _ in features.values()])
-    table = pa.table({
-        "feature_id": pa.array(ids, pa.string()),
-        "usage": pa.array([u for _, u in features.values()], pa.string()),
-        "geometry": pa.array(list(geometry), pa.binary()),
-        "tile": pa.array([tile] * len(ids), pa.string()),
-    })
-    hashes = to_hex(hash_columns(table, ["usage", "geometry"]))
-    return table.append_column("row_hash", hashes)
 
 
 @pytest.fixture
@@ -103,10 +89,10 @@ def test_duplicate_ids_are_refused(uris):
 
 
 def test_merge_is_scoped_to_its_tiles(uris):
-    merge_vintage(*uris, layer({"a": (0, "Résidentiel")}, tile="0380_6550"), V1,
-                  tiles=["0380_6550"])
-    merge_vintage(*uris, layer({"b": (0, "Commercial")}, tile="0390_6550"), V1,
-                  tiles=["0390_6550"])
+    merge_vintage(
+        *uris, layer({"a": (0, "Résidentiel")}, tile="0380_6550"), V1, tiles=["0380_6550"]
+    )
+    merge_vintage(*uris, layer({"b": (0, "Commercial")}, tile="0390_6550"), V1, tiles=["0390_6550"])
     # An empty delivery for one tile closes that tile's features only.
     empty = layer({}, tile="0390_6550")
     result = merge_vintage(*uris, empty, V2, tiles=["0390_6550"])

@@ -1,0 +1,78 @@
+"""A full materialization of the small territory, in-process, as the demo does it."""
+
+import base64
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from jnft.lakehouse.database import connect
+from jnft.orchestration.definitions import defs
+from jnft.orchestration.demo import materialize_all
+from jnft.orchestration.partitions import register_tiles, territory_tiles
+from jnft.orchestration.resources import LakehouseResource
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def materialized(small_sources, tmp_path_factory):
+    root = tmp_path_factory.mktemp("lake")
+    instance = dg.DagsterInstance.ephemeral()
+    tiles = territory_tiles(small_sources)
+    register_tiles(instance, tiles)
+    resource = LakehouseResource(root=str(root), sources=str(small_sources))
+    results = materialize_all(instance, defs, tiles, {"lakehouse": resource})
+    return instance, resource.store(), results
+
+
+def test_every_asset_and_partition_is_materialized(materialized):
+    instance, _, results = materialized
+    assert all(r.success for r in results)
+    for key in defs.resolve_asset_graph().get_all_asset_keys():
+        assert instance.get_latest_materialization_event(key) is not None, key
+    for tile in ("0380_6550", "0390_6550"):
+        event = instance.get_latest_materialization_event(dg.AssetKey(["silver", "batiment"]))
+        assert event is not None
+        partitions = instance.get_materialized_partitions(dg.AssetKey(["silver", "batiment"]))
+        assert tile in partitions
+
+
+def test_layer_metadata_is_what_the_ui_shows(materialized):
+    instance, _, _ = materialized
+    event = instance.get_latest_materialization_event(dg.AssetKey(["silver", "batiment"]))
+    metadata = event.asset_materialization.metadata
+    assert metadata["dagster/row_count"].value > 0
+    assert metadata["crs"].value == "EPSG:2154"
+    xmin, ymin, xmax, ymax = metadata["bbox"].value
+    assert 388_000 <= xmin < xmax <= 392_000 and 6_544_000 <= ymin < ymax <= 6_546_000
+    assert metadata["delta_version"].value >= 0
+    names = [c.name for c in metadata["dagster/column_schema"].value.columns]
+    assert {"feature_id", "cleabs", "geometry", "tile", "valid_from", "row_hash"} <= set(names)
+    markdown = metadata["preview"].value
+    png = base64.b64decode(markdown.split("base64,")[1].rstrip(")"))
+    assert png.startswith(b"\x89PNG")
+    assert metadata["vintages_merged"].value == ["2023-03-15", "2025-03-15"]
+
+
+def test_sql_views_history_and_gold(materialized):
+    _, store, _ = materialized
+    with connect(store.duckdb_path) as con:
+        (now,) = con.sql("SELECT count(*) FROM batiment").fetchone()
+        (new,) = con.sql(
+            "SELECT count(*) FROM (SELECT feature_id FROM batiment EXCEPT "
+            "SELECT feature_id FROM asof('batiment', TIMESTAMP '2024-01-01'))"
+        ).fetchone()
+        (gone,) = con.sql(
+            "SELECT count(*) FROM (SELECT feature_id FROM asof('batiment', "
+            "TIMESTAMP '2024-01-01') EXCEPT SELECT feature_id FROM batiment)"
+        ).fetchone()
+        assert now > 0 and new > 0 and gone > 0
+        (inside,) = con.sql(
+            "SELECT count(*) FROM batiment b JOIN commune c "
+            "ON ST_Intersects(b.geometry, c.geometry)"
+        ).fetchone()
+        assert inside >= now * 0.95
+        assert con.sql("SELECT count(*) FROM mnt_cog").fetchone() == (2,)
+    gold = pq.read_table(store.gold_path("batiment"))
+    assert gold.num_rows == now and b"geo" in gold.schema.metadata
