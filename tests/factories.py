@@ -3,7 +3,7 @@
 import pyarrow as pa
 import shapely
 
-from jnft.lakehouse.hashing import hash_columns, to_hex
+from jnft.lakehouse.hashing import row_hash
 
 
 def layer(features: dict[str, tuple[float, str]], tile: str = "0380_6550") -> pa.Table:
@@ -18,5 +18,4 @@ def layer(features: dict[str, tuple[float, str]], tile: str = "0380_6550") -> pa
             "tile": pa.array([tile] * len(ids), pa.string()),
         }
     )
-    hashes = to_hex(hash_columns(table, ["usage", "geometry"]))
-    return table.append_column("row_hash", hashes)
+    return table.append_column("row_hash", row_hash(table, ["usage", "geometry"]))

@@ -11,8 +11,15 @@ from jnft.lakehouse import preview
 from jnft.lakehouse.bronze import land_files, read_manifest
 from jnft.lakehouse.geoparquet import write_geoparquet
 from jnft.lakehouse.history import current
-from jnft.lakehouse.ingest import RasterSource, VectorSource, ingest_raster, ingest_vector
-from jnft.lakehouse.summary import summarize
+from jnft.lakehouse.ingest import (
+    IngestReport,
+    RasterSource,
+    VectorSource,
+    ingest_raster,
+    ingest_vector,
+)
+from jnft.lakehouse.store import Lakehouse
+from jnft.lakehouse.summary import LayerSummary, summarize
 from jnft.lakehouse.vector import TARGET_CRS, LayerSpec
 from jnft.quality.fiche import Fiche
 
@@ -33,20 +40,37 @@ def gold_key(concept: str) -> dg.AssetKey:
     return dg.AssetKey(["gold", concept])
 
 
-def _layer_spec(fiche: Fiche) -> LayerSpec:
-    assert fiche.vector is not None
-    v = fiche.vector
-    return LayerSpec(
-        dict(v.columns), dict(v.rename), v.id_column, list(v.identity_columns), v.keep_z
-    )
-
-
 def _tiles(context: dg.AssetExecutionContext) -> list[str] | None:
     return (
         list(context.partition_keys)
         if context.has_partition_key_range or context.has_partition_key
         else None
     )
+
+
+def _ingest(store: Lakehouse, fiche: Fiche, tiles: list[str] | None, run_id: str) -> IngestReport:
+    """Every landed vintage of the fiche's source, merged for the tiles."""
+    entries = read_manifest(store, fiche.source.name)
+    if fiche.vector is not None:
+        v = fiche.vector
+        spec = LayerSpec(
+            dict(v.columns), dict(v.rename), v.id_column, list(v.identity_columns), v.keep_z
+        )
+        source = VectorSource(fiche.source.format, fiche.source.layer, fiche.source.crs, spec)
+        return ingest_vector(store, fiche.id, source, entries, tiles=tiles, run_id=run_id)
+    assert fiche.raster is not None
+    r = fiche.raster
+    raster = RasterSource(fiche.source.crs, r.resolution, r.nodata, r.dtype)
+    return ingest_raster(store, fiche.id, raster, entries, tiles=tiles, run_id=run_id)
+
+
+def _preview(store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:
+    if summary.current is None or summary.rows == 0:
+        return None
+    if fiche.kind == "raster":
+        paths = [str(store.root / p) for p in summary.current["path"].to_pylist()]
+        return preview.raster_preview(paths, fiche.title)
+    return preview.vector_preview(summary.wkb, fiche.title)
 
 
 def build_source_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
@@ -114,33 +138,12 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
     def _layer(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         store = context.resources.lakehouse.store()
         scope = _tiles(context)
-        entries = read_manifest(store, fiche.source.name)
-        if fiche.kind == "vector":
-            source = VectorSource(
-                fiche.source.format, fiche.source.layer, fiche.source.crs, _layer_spec(fiche)
-            )
-            report = ingest_vector(
-                store, fiche.id, source, entries, tiles=scope, run_id=context.run.run_id
-            )
-        else:
-            assert fiche.raster is not None
-            source = RasterSource(
-                fiche.source.crs, fiche.raster.resolution, fiche.raster.nodata, fiche.raster.dtype
-            )
-            report = ingest_raster(
-                store, fiche.id, source, entries, tiles=scope, run_id=context.run.run_id
-            )
+        report = _ingest(store, fiche, scope, context.run.run_id)
         summary = summarize(store, fiche.id, scope)
-        if fiche.kind == "raster" and summary.current is not None:
-            paths = [str(store.root / p) for p in summary.current["path"].to_pylist()]
-            image = preview.raster_preview(paths, fiche.title) if paths else None
-        else:
-            image = preview.vector_preview(summary.wkb, fiche.title) if summary.rows else None
+        image = _preview(store, fiche, summary)
+        uri = store.table_uri(fiche.id, "versions")
         return dg.MaterializeResult(
-            metadata={
-                **layer_metadata(summary, store.table_uri(fiche.id, "versions"), image),
-                **ingest_metadata(report),
-            }
+            metadata={**layer_metadata(summary, uri, image), **ingest_metadata(report)}
         )
 
     return _layer

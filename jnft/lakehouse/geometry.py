@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyproj
 import shapely
+
+from jnft.lakehouse.quarantine import Rejections
 
 # Geometry type families: repair may not change a feature's family (a polygon stays areal).
 _FAMILY = {
@@ -24,11 +31,21 @@ _FAMILY = {
 class PreparedGeometries:
     """Geometries ready for the lakehouse, with the rows that could not be kept and why."""
 
-    wkb: np.ndarray  # object array of WKB bytes, None where rejected
+    wkb: pa.Array  # WKB (binary), null where rejected
     bounds: np.ndarray  # (n, 4) xmin, ymin, xmax, ymax; NaN where rejected
-    rejected: np.ndarray  # bool mask
-    reasons: np.ndarray  # object array of str (empty where kept)
+    rejections: Rejections
     repaired: int  # how many invalid geometries were repaired
+
+
+def in_threads(
+    function: Callable[[np.ndarray], np.ndarray], values: np.ndarray, chunk: int = 100_000
+) -> np.ndarray:
+    """Apply a vectorized shapely function over chunks on all cores (shapely releases the GIL)."""
+    if len(values) <= chunk:
+        return function(values)
+    parts = [values[i : i + chunk] for i in range(0, len(values), chunk)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        return np.concatenate(list(pool.map(function, parts)))
 
 
 def crs_of(value: str | int | pyproj.CRS) -> pyproj.CRS:
@@ -51,7 +68,7 @@ def _keep_family(repaired: np.ndarray, families: np.ndarray) -> np.ndarray:
 
 
 def prepare_geometries(
-    wkb: np.ndarray,
+    source: pa.Array | pa.ChunkedArray | np.ndarray,
     source_crs: pyproj.CRS,
     target_crs: pyproj.CRS,
     *,
@@ -62,24 +79,29 @@ def prepare_geometries(
     A repair is certain when `make_valid` keeps the geometry family and the result is not empty;
     otherwise the row is rejected with the reason (it goes to quarantine, never silently dropped).
     """
+    if isinstance(source, np.ndarray):
+        source = pa.array(source, pa.binary())
+    if isinstance(source, pa.ChunkedArray):
+        source = source.combine_chunks()
+    wkb = source.to_numpy(zero_copy_only=False)
     n = len(wkb)
-    reasons = np.full(n, "", dtype=object)
-    present = np.array([b is not None for b in wkb], dtype=bool)
+    rejections = Rejections(n)
+    present = source.is_valid().to_numpy(zero_copy_only=False)
     geoms = np.full(n, None, dtype=object)
-    try:
-        geoms[present] = shapely.from_wkb(wkb[present], on_invalid="raise")
-    except shapely.errors.GEOSException:
-        decoded = shapely.from_wkb(wkb[present], on_invalid="ignore")
-        geoms[present] = decoded
-    reasons[~present] = "missing geometry"
-    undecodable = present & shapely.is_missing(geoms)
-    reasons[undecodable] = "undecodable WKB"
-    geoms[shapely.is_empty(geoms) & ~shapely.is_missing(geoms)] = None
-    reasons[present & ~undecodable & shapely.is_missing(geoms)] = "empty geometry"
+    geoms[present] = shapely.from_wkb(wkb[present], on_invalid="ignore")
+    rejections.add(~present, "missing geometry")
+    rejections.add(present & shapely.is_missing(geoms), "undecodable WKB")
+    empty = shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    rejections.add(empty, "empty geometry")
+    geoms[empty] = None
 
     ok = ~shapely.is_missing(geoms)
+    # Rows whose geometry is rewritten; the others keep their source WKB bytes as they are.
+    modified = np.zeros(n, dtype=bool)
     if not keep_z:
-        geoms[ok] = shapely.force_2d(geoms[ok])
+        with_z = ok & shapely.has_z(geoms)
+        geoms[with_z] = shapely.force_2d(geoms[with_z])
+        modified |= with_z
     if not source_crs.equals(target_crs):
         transformer = pyproj.Transformer.from_crs(source_crs, target_crs, always_xy=True)
         geoms[ok] = shapely.transform(
@@ -87,12 +109,13 @@ def prepare_geometries(
             lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])),
             include_z=False,
         )
+        modified |= ok
         non_finite = ok & ~np.isfinite(shapely.bounds(geoms)).all(axis=1)
-        reasons[non_finite] = f"coordinates outside the domain of {target_crs.to_string()}"
+        rejections.add(non_finite, f"coordinates outside the domain of {target_crs.to_string()}")
         geoms[non_finite] = None
         ok &= ~non_finite
 
-    invalid = ok & ~shapely.is_valid(geoms)
+    invalid = ok & ~in_threads(shapely.is_valid, geoms)
     repaired_count = 0
     if invalid.any():
         idx = np.flatnonzero(invalid)
@@ -102,20 +125,30 @@ def prepare_geometries(
         fixed_family = np.array([_FAMILY.get(g.geom_type) for g in fixed], dtype=object)
         fixed_ok &= fixed_family == families
         geoms[idx[fixed_ok]] = fixed[fixed_ok]
+        modified[idx[fixed_ok]] = True
         repaired_count = int(fixed_ok.sum())
         bad = idx[~fixed_ok]
-        reasons[bad] = [
-            f"invalid geometry not repairable without changing its type: {reason}"
-            for reason in shapely.is_valid_reason(geoms[bad])
-        ]
+        rejections.add(
+            bad,
+            [
+                f"invalid geometry not repairable without changing its type: {reason}"
+                for reason in shapely.is_valid_reason(geoms[bad])
+            ],
+        )
         geoms[bad] = None
 
-    rejected = shapely.is_missing(geoms)
+    rejected = rejections.mask
     bounds = np.full((n, 4), np.nan)
     bounds[~rejected] = shapely.bounds(geoms[~rejected])
-    out = np.full(n, None, dtype=object)
-    out[~rejected] = shapely.to_wkb(geoms[~rejected], include_srid=False)
-    return PreparedGeometries(out, bounds, rejected, reasons, repaired_count)
+    # Untouched rows keep their source bytes; only rewritten or rejected rows are replaced.
+    replaced = rejected | modified
+    out = source.cast(pa.binary())
+    if replaced.any():
+        new = np.full(int(replaced.sum()), None, dtype=object)
+        rewrite = ~rejected[replaced]
+        new[rewrite] = shapely.to_wkb(geoms[replaced][rewrite], include_srid=False)
+        out = pc.replace_with_mask(out, pa.array(replaced), pa.array(new, pa.binary()))
+    return PreparedGeometries(out, bounds, rejections, repaired_count)
 
 
 _GEOPARQUET_NAMES = {
@@ -130,8 +163,10 @@ _GEOPARQUET_NAMES = {
 }
 
 
-def geometry_types(wkb: np.ndarray) -> list[str]:
+def geometry_types(wkb: np.ndarray | pa.Array | pa.ChunkedArray) -> list[str]:
     """Sorted distinct geometry type names (GeoParquet spelling, with ' Z') of WKB values."""
+    if not isinstance(wkb, np.ndarray):
+        wkb = pc.drop_null(wkb).to_numpy(zero_copy_only=False)
     geoms = shapely.from_wkb(np.asarray([b for b in wkb if b is not None], dtype=object))
     if len(geoms) == 0:
         return []

@@ -44,29 +44,39 @@ def _mix_words(out, words, valid, seed):
         out[i] = _splitmix(out[i] ^ _splitmix(h))
 
 
-def _as_single_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    return column
-
-
 def _validity(arr: pa.Array) -> np.ndarray:
     if arr.null_count == 0:
         return np.ones(len(arr), dtype=np.bool_)
     return arr.is_valid().to_numpy(zero_copy_only=False)
 
 
+_VARIABLE_WIDTH = {
+    "string": np.int32,
+    "binary": np.int32,
+    "large_string": np.int64,
+    "large_binary": np.int64,
+}
+
+
 def _mix_column(out: np.ndarray, column: pa.Array | pa.ChunkedArray, seed: np.uint64) -> None:
-    arr = _as_single_array(column)
+    """Mix one column into `out`, chunk by chunk (no copy of large geometry columns)."""
+    if isinstance(column, pa.ChunkedArray):
+        start = 0
+        for chunk in column.chunks:
+            _mix_column(out[start : start + len(chunk)], chunk, seed)
+            start += len(chunk)
+        return
+    arr = column
     kind = arr.type
     if pa.types.is_dictionary(kind):
         arr = arr.dictionary_decode()
         kind = arr.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
-        arr = arr.cast(pa.large_binary())
-    if pa.types.is_large_binary(arr.type):
+    offset_type = _VARIABLE_WIDTH.get(str(kind))
+    if offset_type is not None:
         _, offsets_buf, data_buf = arr.buffers()
-        offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+        offsets = np.frombuffer(offsets_buf, dtype=offset_type)[
+            arr.offset : arr.offset + len(arr) + 1
+        ]
         data = (
             np.frombuffer(data_buf, dtype=np.uint8)
             if data_buf is not None
@@ -99,6 +109,11 @@ def hash_columns(table: pa.Table, columns: list[str]) -> np.ndarray:
         seed = np.uint64(_splitmix(np.uint64(index + 1)))
         _mix_column(out, table.column(name), seed)
     return out
+
+
+def row_hash(table: pa.Table, columns: list[str]) -> pa.Array:
+    """The `row_hash` column: the stable hash as int64 (Delta has no unsigned integers)."""
+    return pa.array(hash_columns(table, columns).view(np.int64), pa.int64())
 
 
 _HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import (
+    ColumnProperties,
+    CommitProperties,
+    DeltaTable,
+    WriterProperties,
+    write_deltalake,
+)
 
 from jnft.lakehouse.delta import ensure_table, open_table
 
@@ -80,16 +86,38 @@ def current_state(versions_uri: str, closures_uri: str, tiles: list[str] | None)
     return versions.join(closures, on=VERSION_KEY, how="anti")
 
 
+def _max_vintage(table: DeltaTable | None, tiles: list[str]) -> dt.date | None:
+    """Latest vintage in the tiles, from the files' statistics when every file has them."""
+    if table is None:
+        return None
+    files = pl.from_arrow(pa.table(table.get_add_actions(flatten=True)))
+    if "max.vintage" in files.columns and "partition.tile" in files.columns:
+        files = files.filter(pl.col("partition.tile").is_in(tiles))
+        if files["max.vintage"].null_count() == 0:
+            return files["max.vintage"].max()
+    frame = _read(table, ["vintage"], tiles)
+    return None if frame.is_empty() else frame["vintage"].max()
+
+
 def _last_vintage(versions_uri: str, closures_uri: str, tiles: list[str]) -> dt.date | None:
-    dates = [
-        frame["vintage"].max()
-        for frame in (
-            _read(open_table(versions_uri), ["vintage"], tiles),
-            _read(open_table(closures_uri), ["vintage"], tiles),
-        )
-        if not frame.is_empty()
-    ]
+    dates = [_max_vintage(open_table(uri), tiles) for uri in (versions_uri, closures_uri)]
+    dates = [d for d in dates if d is not None]
     return max(dates) if dates else None
+
+
+# Statistics only where they prune files: ids, time and the bbox (not WKB geometries).
+STATS_COLUMNS = "feature_id,valid_from,vintage,bbox_xmin,bbox_ymin,bbox_xmax,bbox_ymax"
+# Unique values: a dictionary page is wasted work on geometries, ids and hashes.
+_PLAIN = ColumnProperties(dictionary_enabled=False)
+WRITER = WriterProperties(
+    compression="ZSTD",
+    compression_level=1,
+    column_properties={
+        "geometry": ColumnProperties(dictionary_enabled=False, statistics_enabled="NONE"),
+        "feature_id": _PLAIN,
+        "row_hash": _PLAIN,
+    },
+)
 
 
 def _append(uri: str, data: pa.Table, vintage: dt.date, run_id: str) -> int:
@@ -98,11 +126,84 @@ def _append(uri: str, data: pa.Table, vintage: dt.date, run_id: str) -> int:
         data,
         mode="append",
         partition_by=["tile"],
+        writer_properties=WRITER,
+        configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS},
         commit_properties=CommitProperties(
             custom_metadata={"jnft.vintage": vintage.isoformat(), "jnft.run_id": run_id}
         ),
     )
     return DeltaTable(uri).version()
+
+
+def _key() -> pl.Expr:
+    """An in-memory 64-bit key of feature_id: joins on it are far cheaper than on strings.
+    (Polars' hash is not stable across versions: it is never stored.)"""
+    return pl.col("feature_id").hash(seed=2154).alias("key")
+
+
+def _full_join(incoming: pl.DataFrame, latest: pl.DataFrame) -> pl.DataFrame:
+    """Full join on feature_id, through the 64-bit key; a key collision falls back to strings."""
+    joined = incoming.join(latest, on="key", how="full", coalesce=True, suffix="_current")
+    collided = joined.filter(
+        pl.col("feature_id").is_not_null()
+        & pl.col("feature_id_current").is_not_null()
+        & (pl.col("feature_id") != pl.col("feature_id_current"))
+    )
+    if collided.height == 0:
+        return joined.with_columns(
+            pl.coalesce("feature_id", "feature_id_current").alias("feature_id")
+        ).drop("feature_id_current", "key")
+    return incoming.drop("key").join(
+        latest.drop("key"), on="feature_id", how="full", coalesce=True, suffix="_current"
+    )
+
+
+def _diff(incoming: pl.DataFrame, current: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, dict]:
+    """Row numbers of `incoming` to insert, versions to close, and the counts of each kind."""
+    if current.is_empty():  # a first load: everything is new, nothing to join
+        rows = pl.Series("row", range(incoming.height), dtype=pl.UInt32)
+        closes = pl.DataFrame(
+            schema={
+                "feature_id": pl.String,
+                "valid_from": pl.Datetime("us", "UTC"),
+                "tile": pl.String,
+            }
+        )
+        return rows, closes, {"inserted": incoming.height, "changed": 0, "closed": 0}
+    # A feature may be open twice after a move between tiles merged tile by tile: the newest
+    # wins and the others are closed. Rare, so the sort is paid only when it happens.
+    current = current.with_columns(_key())
+    incoming = incoming.with_columns(_key())
+    twice = current.filter(pl.col("key").is_duplicated())
+    latest, stale = current, twice.clear()
+    if twice.height:
+        newest = twice.sort("valid_from", descending=True).unique("feature_id", keep="first")
+        stale = twice.join(newest, on=VERSION_KEY, how="anti")
+        latest = current.join(stale, on=VERSION_KEY, how="anti")
+    joined = _full_join(
+        incoming.with_row_index("row"),
+        latest.select(["key", "feature_id", "row_hash", "valid_from", "tile"]),
+    )
+    joined = joined.with_columns(
+        is_new=pl.col("row_hash_current").is_null(),
+        is_removed=pl.col("row_hash").is_null(),
+    ).with_columns(
+        is_changed=~pl.col("is_new")
+        & ~pl.col("is_removed")
+        & (pl.col("row_hash") != pl.col("row_hash_current"))
+    )
+    to_insert = joined.filter(pl.col("is_new") | pl.col("is_changed"))["row"]
+    to_close = pl.concat(
+        [
+            joined.filter(pl.col("is_removed") | pl.col("is_changed")).select(
+                "feature_id", "valid_from", pl.col("tile_current").alias("tile")
+            ),
+            stale.select("feature_id", "valid_from", "tile"),
+        ]
+    )
+    flags = joined.select(pl.col("is_new", "is_changed", "is_removed").sum()).row(0)
+    counts = {"inserted": flags[0], "changed": flags[1], "closed": flags[2] + stale.height}
+    return to_insert, to_close, counts
 
 
 def merge_vintage(
@@ -123,7 +224,9 @@ def merge_vintage(
     if missing:
         raise ValueError(f"rows lack the system columns {missing}")
     incoming = pl.from_arrow(rows.select(["feature_id", "row_hash", "tile"]))
-    duplicated = incoming.filter(pl.col("feature_id").is_duplicated())["feature_id"].unique()
+    duplicated = pl.Series([], dtype=pl.String)
+    if incoming["feature_id"].hash(seed=2154).is_duplicated().any():  # cheap test first
+        duplicated = incoming.filter(pl.col("feature_id").is_duplicated())["feature_id"].unique()
     if len(duplicated):
         raise ValueError(
             f"{len(duplicated)} feature_id values are duplicated in the vintage "
@@ -153,39 +256,7 @@ def merge_vintage(
 
     valid_from = vintage_timestamp(vintage)
     current = current_state(versions_uri, closures_uri, tiles)
-    if current.is_empty():
-        current = pl.DataFrame(
-            schema={
-                "feature_id": pl.String,
-                "valid_from": pl.Datetime("us", "UTC"),
-                "row_hash": pl.String,
-                "tile": pl.String,
-                "vintage": pl.Date,
-            }
-        )
-    # A feature may be open twice after a move between tiles merged tile by tile: the newest wins.
-    latest = current.sort("valid_from", descending=True).unique("feature_id", keep="first")
-    stale = current.join(latest, on=VERSION_KEY, how="anti")
-
-    joined = incoming.join(
-        latest.select(["feature_id", "row_hash", "valid_from", "tile"]),
-        on="feature_id",
-        how="full",
-        coalesce=True,
-        suffix="_current",
-    )
-    is_new = pl.col("row_hash_current").is_null()
-    is_removed = pl.col("row_hash").is_null()
-    is_changed = ~is_new & ~is_removed & (pl.col("row_hash") != pl.col("row_hash_current"))
-    to_insert = joined.filter(is_new | is_changed)["feature_id"]
-    to_close = pl.concat(
-        [
-            joined.filter(is_removed | is_changed).select(
-                "feature_id", "valid_from", pl.col("tile_current").alias("tile")
-            ),
-            stale.select("feature_id", "valid_from", "tile"),
-        ]
-    )
+    to_insert, to_close, counts = _diff(incoming, current)
     same_vintage = to_close.filter(pl.col("valid_from") == valid_from)
     if len(same_vintage):
         raise VintageOrderError(
@@ -194,11 +265,6 @@ def merge_vintage(
             "merge a correction as a new vintage"
         )
 
-    counts = {
-        "inserted": int(joined.filter(is_new).height),
-        "changed": int(joined.filter(is_changed).height),
-        "closed": int(joined.filter(is_removed).height) + stale.height,
-    }
     unchanged = incoming.height - counts["inserted"] - counts["changed"]
     closures_version = versions_version = None
     # Closures first: if the run dies between the two commits, a re-run sees the closed
@@ -213,8 +279,10 @@ def merge_vintage(
             closures_uri, closures.to_arrow().cast(CLOSURE_SCHEMA), vintage, run_id
         )
     if len(to_insert):
-        mask = pl.from_arrow(rows.select(["feature_id"]))["feature_id"].is_in(to_insert.implode())
-        new_rows = rows.filter(pa.array(mask.to_numpy()))
+        # Copying a table is costly (geometries): take rows only when some are left out.
+        new_rows = (
+            rows if len(to_insert) == rows.num_rows else rows.take(to_insert.sort().to_arrow())
+        )
         new_rows = _with_version_columns(new_rows, vintage, valid_from, run_id)
         versions_version = _append(versions_uri, new_rows, vintage, run_id)
     ensure_table(closures_uri, CLOSURE_SCHEMA, ["tile"])
@@ -235,9 +303,9 @@ def _with_version_columns(
 ) -> pa.Table:
     n = rows.num_rows
     extra = {
-        "vintage": pa.array([vintage] * n, pa.date32()),
-        "valid_from": pa.array([valid_from] * n, pa.timestamp("us", tz="UTC")),
-        "run_id": pa.array([run_id] * n, pa.string()),
+        "vintage": pa.repeat(pa.scalar(vintage, pa.date32()), n),
+        "valid_from": pa.repeat(pa.scalar(valid_from, pa.timestamp("us", tz="UTC")), n),
+        "run_id": pa.repeat(pa.scalar(run_id, pa.string()), n),
     }
     for name, values in extra.items():
         if name in rows.column_names:

@@ -8,8 +8,8 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from deltalake import DeltaTable, write_deltalake
 
@@ -17,11 +17,11 @@ from jnft.lakehouse import raster
 from jnft.lakehouse.bronze import BronzeEntry
 from jnft.lakehouse.delta import ensure_table
 from jnft.lakehouse.history import MergeResult, merge_vintage
+from jnft.lakehouse.quarantine import QUARANTINE_SCHEMA, write_quarantine
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.tiles import tiles_covering
 from jnft.lakehouse.vector import (
     BBOX_COLUMNS,
-    QUARANTINE_SCHEMA,
     LayerSpec,
     prepare_layer,
     read_vector,
@@ -122,14 +122,6 @@ def _log_merge(
     write_deltalake(store.table_uri(concept, "merges"), rows, mode="append")
 
 
-def _write_quarantine(store: Lakehouse, concept: str, rows: pa.Table, shas: list[str]) -> None:
-    """Replace the quarantine rows of these source files (idempotent across re-runs)."""
-    uri = store.table_uri(concept, "quarantine")
-    ensure_table(uri, QUARANTINE_SCHEMA)
-    predicate = "source_sha256 IN (" + ", ".join(f"'{s}'" for s in shas) + ")"
-    write_deltalake(uri, rows, mode="overwrite", predicate=predicate)
-
-
 def ingest_vector(
     store: Lakehouse,
     concept: str,
@@ -164,9 +156,8 @@ def ingest_vector(
             for e in files
         ]
         rows = pa.concat_tables([p.rows for p in prepared], promote_options="permissive")
-        _write_quarantine(
-            store,
-            concept,
+        write_quarantine(
+            store.table_uri(concept, "quarantine"),
             pa.concat_tables([p.quarantine for p in prepared]),
             [e.sha256 for e in files],
         )
@@ -181,11 +172,13 @@ def ingest_vector(
         if not pending:
             report.skipped_vintages.append(vintage.isoformat())
             continue
-        in_pending = pa.array(np.isin(rows["tile"].to_numpy(zero_copy_only=False), pending))
+        in_pending = pc.is_in(rows["tile"], pa.array(pending, pa.string()))
+        if not pc.all(in_pending).as_py():
+            rows = rows.filter(in_pending)
         result = merge_vintage(
             store.table_uri(concept, "versions"),
             store.table_uri(concept, "closures"),
-            rows.filter(in_pending),
+            rows,
             vintage,
             tiles=pending,
             run_id=run_id,
@@ -220,7 +213,10 @@ def _raster_index_rows(tile_info: raster.RasterTile, root: Path, sources: str) -
         "geometry": shapely.to_wkb(footprint),
         **dict(zip(BBOX_COLUMNS, tile_info.bounds, strict=True)),
         "tile": tile_info.tile,
-        "row_hash": tile_info.content_sha256[:16],
+        # The first 64 bits of the content hash, as a signed int64 like every row_hash.
+        "row_hash": int.from_bytes(
+            bytes.fromhex(tile_info.content_sha256[:16]), "big", signed=True
+        ),
         "source_sha256": sources,
     }
 
@@ -242,7 +238,7 @@ INDEX_SCHEMA = pa.schema(
         ("geometry", pa.binary()),
         *[(c, pa.float64()) for c in BBOX_COLUMNS],
         ("tile", pa.string()),
-        ("row_hash", pa.string()),
+        ("row_hash", pa.int64()),
         ("source_sha256", pa.string()),
     ]
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pyarrow as pa
 
 TILE_SIZE_M = 10_000
 _TILE_RE = re.compile(r"^(\d{4})_(\d{4})$")
@@ -27,14 +28,26 @@ def tile_bounds(name: str) -> tuple[float, float, float, float]:
     return float(xmin), float(ymax - TILE_SIZE_M), float(xmin + TILE_SIZE_M), float(ymax)
 
 
-def tiles_of_points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Tile name of each point (a point on a tile's west or south edge belongs to that tile)."""
+def tile_array(x: np.ndarray, y: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """Tile name of each point as an Arrow string array (null where `valid` is False).
+
+    A point on a tile's west or south edge belongs to that tile.
+    """
     xkm = np.floor(np.asarray(x, dtype=np.float64) / TILE_SIZE_M) * (TILE_SIZE_M // 1000)
     ykm = (np.floor(np.asarray(y, dtype=np.float64) / TILE_SIZE_M) + 1) * (TILE_SIZE_M // 1000)
-    codes = xkm.astype(np.int64) * 10_000 + ykm.astype(np.int64)
+    ok = np.isfinite(xkm) & np.isfinite(ykm)
+    if valid is not None:
+        ok &= valid
+    codes = np.where(ok, xkm, 0).astype(np.int64) * 10_000 + np.where(ok, ykm, 0).astype(np.int64)
     uniques, inverse = np.unique(codes, return_inverse=True)
-    names = np.array([tile_name(int(c // 10_000), int(c % 10_000)) for c in uniques], dtype=object)
-    return names[inverse]
+    names = pa.array([tile_name(int(c // 10_000), int(c % 10_000)) for c in uniques], pa.string())
+    indices = pa.array(inverse.astype(np.int32), mask=~ok)
+    return pa.DictionaryArray.from_arrays(indices, names).dictionary_decode()
+
+
+def tiles_of_points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Tile name of each point, as a NumPy array of str."""
+    return tile_array(x, y).to_numpy(zero_copy_only=False)
 
 
 def tiles_covering(bounds: tuple[float, float, float, float]) -> list[str]:

@@ -3,12 +3,12 @@ columns, prepare geometries, derive ids, bbox, tile and row hash; split off quar
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -17,8 +17,9 @@ import pyproj
 import shapely
 
 from jnft.lakehouse.geometry import crs_of, prepare_geometries
-from jnft.lakehouse.hashing import hash_columns, to_hex
-from jnft.lakehouse.tiles import tiles_of_points
+from jnft.lakehouse.hashing import hash_columns, row_hash, to_hex
+from jnft.lakehouse.quarantine import quarantine_rows
+from jnft.lakehouse.tiles import tile_array
 
 TARGET_CRS = "EPSG:2154"
 BBOX_COLUMNS = ("bbox_xmin", "bbox_ymin", "bbox_xmax", "bbox_ymax")
@@ -31,16 +32,6 @@ ARROW_TYPES = {
     "bool": pa.bool_(),
     "date": pa.date32(),
 }
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("source_sha256", pa.string()),
-        ("source_name", pa.string()),
-        ("feature_id", pa.string()),
-        ("reason", pa.string()),
-        ("record", pa.string()),
-        ("geometry", pa.binary()),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -154,7 +145,7 @@ def prepare_layer(
     """
     table = raw.table
     geometry = prepare_geometries(
-        table.column("geometry").to_numpy(zero_copy_only=False),
+        table.column("geometry"),
         raw.crs,
         crs_of(TARGET_CRS),
         keep_z=spec.keep_z,
@@ -167,54 +158,32 @@ def prepare_layer(
         identity = pa.table({c: attributes[spec.table_name(c)] for c in spec.identity_columns})
         feature_id = to_hex(hash_columns(identity, identity.column_names))
     columns = {"feature_id": feature_id, **columns}
-    columns["geometry"] = pa.array(geometry.wkb, pa.binary())
+    columns["geometry"] = geometry.wkb
     for i, name in enumerate(BBOX_COLUMNS):
         columns[name] = pa.array(geometry.bounds[:, i], pa.float64())
     center_x = (geometry.bounds[:, 0] + geometry.bounds[:, 2]) / 2
     center_y = (geometry.bounds[:, 1] + geometry.bounds[:, 3]) / 2
-    tile = np.full(len(center_x), None, dtype=object)
-    kept = ~geometry.rejected
-    tile[kept] = tiles_of_points(center_x[kept], center_y[kept])
-    columns["tile"] = pa.array(tile, pa.string())
+    columns["tile"] = tile_array(center_x, center_y, ~geometry.rejections.mask)
     full = pa.table(columns)
 
-    reasons = geometry.reasons.copy()
-    missing_id = pc.is_null(feature_id).to_numpy(zero_copy_only=False)
-    reasons[missing_id & (reasons == "")] = "missing feature identifier"
-    ids = feature_id.to_numpy(zero_copy_only=False)
-    valid_ids = ids[reasons == ""]
-    values, counts = np.unique(valid_ids.astype(str), return_counts=True)
-    duplicated = np.isin(ids.astype(str), values[counts > 1]) & (reasons == "")
-    reasons[duplicated] = "duplicate feature_id in the source"
+    rejections = geometry.rejections
+    rejections.add(
+        pc.is_null(feature_id).to_numpy(zero_copy_only=False), "missing feature identifier"
+    )
+    candidates = pl.from_arrow(feature_id).set(pl.Series(rejections.mask), None)
+    duplicated = (candidates.is_duplicated() & candidates.is_not_null()).to_numpy()
+    rejections.add(duplicated, "duplicate feature_id in the source")
 
-    in_scope = reasons == ""
+    in_scope = ~rejections.mask
     if tiles is not None:
-        in_scope &= np.isin(tile.astype(str), tiles)
-    rows = full.filter(pa.array(in_scope))
+        in_scope &= pc.is_in(full["tile"], pa.array(tiles, pa.string())).to_numpy(
+            zero_copy_only=False
+        )
+    rows = full if in_scope.all() else full.filter(pa.array(in_scope))
     hashed = [c for c in rows.column_names if c not in ("feature_id", "tile", *BBOX_COLUMNS)]
-    rows = rows.append_column("row_hash", to_hex(hash_columns(rows, hashed)))
+    rows = rows.append_column("row_hash", row_hash(rows, hashed))
     rows = rows.append_column(
-        "source_sha256", pa.array([source_sha256] * rows.num_rows, pa.string())
+        "source_sha256", pa.repeat(pa.scalar(source_sha256, pa.string()), rows.num_rows)
     )
-    quarantine = _quarantine_rows(table, ids, reasons, source_path.name, source_sha256)
+    quarantine = quarantine_rows(table, feature_id, rejections, source_path.name, source_sha256)
     return PreparedLayer(rows, quarantine, geometry.repaired)
-
-
-def _quarantine_rows(
-    table: pa.Table, ids: np.ndarray, reasons: np.ndarray, source_name: str, source_sha256: str
-) -> pa.Table:
-    bad = np.flatnonzero(reasons != "")
-    records = table.drop_columns("geometry").take(bad).to_pylist()
-    return pa.table(
-        {
-            "source_sha256": pa.array([source_sha256] * len(bad), pa.string()),
-            "source_name": pa.array([source_name] * len(bad), pa.string()),
-            "feature_id": pa.array([None if v is None else str(v) for v in ids[bad]], pa.string()),
-            "reason": pa.array(reasons[bad].tolist(), pa.string()),
-            "record": pa.array(
-                [json.dumps(r, default=str, ensure_ascii=False) for r in records], pa.string()
-            ),
-            "geometry": table.column("geometry").take(bad).cast(pa.binary()),
-        },
-        schema=QUARANTINE_SCHEMA,
-    )

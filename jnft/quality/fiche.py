@@ -15,8 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from jnft.lakehouse.geometry import crs_of
 
-ARROW_TYPES = ("string", "int32", "int64", "float32", "float64", "bool", "date")
-VECTOR_FORMATS = ("GPKG", "ESRI Shapefile", "GeoJSON", "INSEE-GRID-CSV")
 RASTER_FORMATS = ("AAIGrid", "GTiff")
 CRITERIA = (
     "c01_nature",
@@ -129,10 +127,6 @@ class Fiche(_Strict):
         if unknown:
             raise ValueError(f"unknown criteria {unknown}; expected among {list(CRITERIA)}")
         return self
-
-    def table_name(self, source_column: str) -> str:
-        assert self.vector is not None
-        return self.vector.rename.get(source_column, source_column)
 
 
 def load_fiche(path: Path) -> Fiche:

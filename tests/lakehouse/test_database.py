@@ -5,7 +5,7 @@ import pytest
 from jnft.lakehouse import database
 from jnft.lakehouse.delta import ensure_table
 from jnft.lakehouse.history import merge_vintage
-from jnft.lakehouse.vector import QUARANTINE_SCHEMA
+from jnft.lakehouse.quarantine import QUARANTINE_SCHEMA
 from jnft.paths import SQL_DIR
 from tests.factories import layer
 

@@ -14,15 +14,15 @@ def wkb(*geoms):
 
 def test_valid_geometries_pass_with_bounds():
     out = prepare_geometries(wkb(shapely.box(0, 0, 10, 5)), L93, L93)
-    assert not out.rejected.any()
+    assert not out.rejections.mask.any()
     assert out.bounds.tolist() == [[0, 0, 10, 5]]
 
 
 def test_bowtie_polygon_is_repaired_as_a_multipolygon():
     bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
     out = prepare_geometries(wkb(bowtie), L93, L93)
-    assert out.repaired == 1 and not out.rejected.any()
-    fixed = shapely.from_wkb(out.wkb[0])
+    assert out.repaired == 1 and not out.rejections.mask.any()
+    fixed = shapely.from_wkb(out.wkb[0].as_py())
     assert fixed.is_valid and fixed.geom_type == "MultiPolygon"
     assert fixed.area == pytest.approx(50.0)
 
@@ -30,15 +30,15 @@ def test_bowtie_polygon_is_repaired_as_a_multipolygon():
 def test_collapsed_polygon_is_quarantined_with_a_reason():
     flat = shapely.Polygon([(0, 0), (10, 0), (20, 0), (0, 0)])
     out = prepare_geometries(wkb(flat, None, shapely.box(0, 0, 1, 1)), L93, L93)
-    assert out.rejected.tolist() == [True, True, False]
-    assert "invalid geometry" in out.reasons[0]
-    assert out.reasons[1] == "missing geometry"
+    assert out.rejections.mask.tolist() == [True, True, False]
+    assert "invalid geometry" in out.rejections.reasons[0]
+    assert out.rejections.reasons[1] == "missing geometry"
 
 
 def test_undecodable_wkb_is_quarantined():
     out = prepare_geometries(np.array([b"\x01\x03garbage"], dtype=object), L93, L93)
-    assert out.rejected.tolist() == [True]
-    assert out.reasons[0] == "undecodable WKB"
+    assert out.rejections.mask.tolist() == [True]
+    assert out.rejections.reasons[0] == "undecodable WKB"
 
 
 def test_reprojection_from_lonlat_uses_lon_lat_order():
