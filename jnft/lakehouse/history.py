@@ -74,10 +74,9 @@ def _read(table: DeltaTable | None, columns: list[str], tiles: list[str] | None)
 
 
 def current_state(versions_uri: str, closures_uri: str, tiles: list[str] | None) -> pl.DataFrame:
-    """Open versions (feature_id, valid_from, row_hash, tile, vintage) within the tiles."""
-    versions = _read(
-        open_table(versions_uri), ["feature_id", "valid_from", "row_hash", "tile", "vintage"], tiles
-    )
+    """Open versions (feature_id, valid_from, row_hash, tile) within the tiles."""
+    columns = ["feature_id", "valid_from", "row_hash", "tile"]
+    versions = _read(open_table(versions_uri), columns, tiles)
     if versions.is_empty():
         return versions
     closures = _read(open_table(closures_uri), VERSION_KEY, tiles)
@@ -135,27 +134,48 @@ def _append(uri: str, data: pa.Table, vintage: dt.date, run_id: str) -> int:
     return DeltaTable(uri).version()
 
 
-def _key() -> pl.Expr:
-    """An in-memory 64-bit key of feature_id: joins on it are far cheaper than on strings.
-    (Polars' hash is not stable across versions: it is never stored.)"""
-    return pl.col("feature_id").hash(seed=2154).alias("key")
+def _keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """Two independent 64-bit hashes of feature_id: joining on integers is far cheaper than on
+    strings, and the second hash confirms each match (a 128-bit check). Polars' hash is not
+    stable across versions: these keys live in memory only, never in a table."""
+    return frame.select(
+        pl.col("feature_id").hash(seed=2154).alias("key"),
+        pl.col("feature_id").hash(seed=4326).alias("check"),
+        "row_hash",
+    )
 
 
-def _full_join(incoming: pl.DataFrame, latest: pl.DataFrame) -> pl.DataFrame:
-    """Full join on feature_id, through the 64-bit key; a key collision falls back to strings."""
-    joined = incoming.join(latest, on="key", how="full", coalesce=True, suffix="_current")
-    collided = joined.filter(
-        pl.col("feature_id").is_not_null()
-        & pl.col("feature_id_current").is_not_null()
-        & (pl.col("feature_id") != pl.col("feature_id_current"))
+def _match(incoming: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame | None:
+    """Full join of row numbers on feature_id: columns row (incoming), crow (current),
+    row_hash, row_hash_current. None when the integer keys cannot be trusted."""
+    left = _keys(incoming).with_row_index("row")
+    right = _keys(current).with_row_index("crow")
+    joined = left.join(right, on="key", how="full", coalesce=True, suffix="_current")
+    both = joined.filter(pl.col("row").is_not_null() & pl.col("crow").is_not_null())
+    if (both["check"] != both["check_current"]).any():
+        return None
+    return joined.select("row", "crow", "row_hash", "row_hash_current")
+
+
+def _match_strings(incoming: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
+    """The same join on the feature_id strings (slow path: duplicates or a hash collision)."""
+    return (
+        incoming.select("feature_id", "row_hash")
+        .with_row_index("row")
+        .join(
+            current.select("feature_id", "row_hash").with_row_index("crow"),
+            on="feature_id",
+            how="full",
+            coalesce=True,
+            suffix="_current",
+        )
+        .select("row", "crow", "row_hash", "row_hash_current")
     )
-    if collided.height == 0:
-        return joined.with_columns(
-            pl.coalesce("feature_id", "feature_id_current").alias("feature_id")
-        ).drop("feature_id_current", "key")
-    return incoming.drop("key").join(
-        latest.drop("key"), on="feature_id", how="full", coalesce=True, suffix="_current"
-    )
+
+
+def _has_duplicates(ids: pl.Series) -> bool:
+    """Whether some id repeats: a cheap test on 64-bit hashes, confirmed on the strings."""
+    return ids.hash(seed=2154).n_unique() < len(ids) and ids.n_unique() < len(ids)
 
 
 def _diff(incoming: pl.DataFrame, current: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, dict]:
@@ -170,34 +190,28 @@ def _diff(incoming: pl.DataFrame, current: pl.DataFrame) -> tuple[pl.Series, pl.
             }
         )
         return rows, closes, {"inserted": incoming.height, "changed": 0, "closed": 0}
-    # A feature may be open twice after a move between tiles merged tile by tile: the newest
-    # wins and the others are closed. Rare, so the sort is paid only when it happens.
-    current = current.with_columns(_key())
-    incoming = incoming.with_columns(_key())
-    twice = current.filter(pl.col("key").is_duplicated())
-    latest, stale = current, twice.clear()
-    if twice.height:
-        newest = twice.sort("valid_from", descending=True).unique("feature_id", keep="first")
-        stale = twice.join(newest, on=VERSION_KEY, how="anti")
-        latest = current.join(stale, on=VERSION_KEY, how="anti")
-    joined = _full_join(
-        incoming.with_row_index("row"),
-        latest.select(["key", "feature_id", "row_hash", "valid_from", "tile"]),
-    )
+    stale = current.clear()
+    if _has_duplicates(current["feature_id"]):
+        # A feature open twice (a move between tiles merged tile by tile): the newest wins and
+        # the others are closed.
+        newest = current.sort("valid_from", descending=True).unique("feature_id", keep="first")
+        stale = current.join(newest, on=VERSION_KEY, how="anti")
+        current = newest
+    joined = _match(incoming, current)
+    if joined is None:
+        joined = _match_strings(incoming, current)
     joined = joined.with_columns(
-        is_new=pl.col("row_hash_current").is_null(),
-        is_removed=pl.col("row_hash").is_null(),
-    ).with_columns(
-        is_changed=~pl.col("is_new")
-        & ~pl.col("is_removed")
-        & (pl.col("row_hash") != pl.col("row_hash_current"))
+        is_new=pl.col("crow").is_null(),
+        is_removed=pl.col("row").is_null(),
+        is_changed=pl.col("row").is_not_null()
+        & pl.col("crow").is_not_null()
+        & (pl.col("row_hash") != pl.col("row_hash_current")),
     )
     to_insert = joined.filter(pl.col("is_new") | pl.col("is_changed"))["row"]
+    closing = joined.filter(pl.col("is_removed") | pl.col("is_changed"))["crow"]
     to_close = pl.concat(
         [
-            joined.filter(pl.col("is_removed") | pl.col("is_changed")).select(
-                "feature_id", "valid_from", pl.col("tile_current").alias("tile")
-            ),
+            current[closing.to_numpy()].select("feature_id", "valid_from", "tile"),
             stale.select("feature_id", "valid_from", "tile"),
         ]
     )
@@ -225,7 +239,7 @@ def merge_vintage(
         raise ValueError(f"rows lack the system columns {missing}")
     incoming = pl.from_arrow(rows.select(["feature_id", "row_hash", "tile"]))
     duplicated = pl.Series([], dtype=pl.String)
-    if incoming["feature_id"].hash(seed=2154).is_duplicated().any():  # cheap test first
+    if _has_duplicates(incoming["feature_id"]):
         duplicated = incoming.filter(pl.col("feature_id").is_duplicated())["feature_id"].unique()
     if len(duplicated):
         raise ValueError(

@@ -109,3 +109,13 @@ def test_feature_moving_between_tiles(uris):
     current = as_of(history(*uris), dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
     assert current["tile"].to_pylist() == ["0390_6550"]
     assert np.array_equal(current["feature_id"].to_numpy(zero_copy_only=False), ["a"])
+
+
+def test_string_join_fallback_gives_the_same_history(uris, monkeypatch):
+    from jnft.lakehouse import history as module
+
+    merge_vintage(*uris, layer({"a": (0, "R"), "b": (20, "C")}), V1)
+    monkeypatch.setattr(module, "_match", lambda incoming, current: None)  # as on a collision
+    result = merge_vintage(*uris, layer({"a": (0, "X"), "c": (40, "I")}), V2)
+    assert (result.inserted, result.changed, result.closed) == (1, 1, 1)
+    assert at(uris, dt.date(2025, 6, 1)) == {"a": "X", "c": "I"}
