@@ -67,10 +67,14 @@ def vintage_timestamp(vintage: dt.date) -> dt.datetime:
 
 
 def _read(table: DeltaTable | None, columns: list[str], tiles: list[str] | None) -> pl.DataFrame:
+    """Columns of a table within the tiles (partition pruning), through Polars' parallel
+    Parquet reader."""
     if table is None:
         return pl.DataFrame()
-    filters = [("tile", "in", tiles)] if tiles is not None else None
-    return pl.from_arrow(table.to_pyarrow_table(columns=columns, filters=filters))
+    frame = pl.scan_delta(table)
+    if tiles is not None:
+        frame = frame.filter(pl.col("tile").is_in(tiles))
+    return frame.select(columns).collect()
 
 
 def current_state(versions_uri: str, closures_uri: str, tiles: list[str] | None) -> pl.DataFrame:
@@ -333,8 +337,7 @@ def history(versions_uri: str, closures_uri: str, tiles: list[str] | None = None
     versions = open_table(versions_uri)
     if versions is None:
         raise FileNotFoundError(f"no Delta table at {versions_uri}")
-    filters = [("tile", "in", tiles)] if tiles is not None else None
-    table = pl.from_arrow(versions.to_pyarrow_table(filters=filters))
+    table = _read(versions, [f.name for f in versions.schema().fields], tiles)
     closures = _read(open_table(closures_uri), [*VERSION_KEY, "valid_to"], tiles)
     if closures.is_empty():
         table = table.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("valid_to"))

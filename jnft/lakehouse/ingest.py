@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,72 +123,6 @@ def _log_merge(
     write_deltalake(store.table_uri(concept, "merges"), rows, mode="append")
 
 
-def ingest_vector(
-    store: Lakehouse,
-    concept: str,
-    source: VectorSource,
-    entries: list[BronzeEntry],
-    *,
-    tiles: list[str] | None,
-    run_id: str,
-) -> IngestReport:
-    """Merge every landed vintage not yet merged for the tiles (all tiles when None)."""
-    report = IngestReport(concept, tiles)
-    done = merged_already(store, concept)
-    ensure_table(store.table_uri(concept, "quarantine"), QUARANTINE_SCHEMA)
-    for vintage, files in _by_vintage(entries):
-        key = _sources_key(files)
-        if tiles is not None and all((t, vintage.isoformat(), key) in done for t in tiles):
-            report.skipped_vintages.append(vintage.isoformat())
-            continue
-        prepared = [
-            prepare_layer(
-                read_vector(
-                    Path(e.bronze_path),
-                    source.format,
-                    layer=source.layer,
-                    columns=list(source.spec.columns),
-                    fallback_crs=source.fallback_crs,
-                ),
-                source.spec,
-                source_path=Path(e.original_name),
-                source_sha256=e.sha256,
-            )
-            for e in files
-        ]
-        rows = pa.concat_tables([p.rows for p in prepared], promote_options="permissive")
-        write_quarantine(
-            store.table_uri(concept, "quarantine"),
-            pa.concat_tables([p.quarantine for p in prepared]),
-            [e.sha256 for e in files],
-        )
-        report.quarantined += sum(p.quarantine.num_rows for p in prepared)
-        report.repaired += sum(p.repaired for p in prepared)
-        scope = (
-            tiles
-            if tiles is not None
-            else sorted(set(rows["tile"].to_pylist()) | _existing_tiles(store, concept))
-        )
-        pending = [t for t in scope if (t, vintage.isoformat(), key) not in done]
-        if not pending:
-            report.skipped_vintages.append(vintage.isoformat())
-            continue
-        in_pending = pc.is_in(rows["tile"], pa.array(pending, pa.string()))
-        if not pc.all(in_pending).as_py():
-            rows = rows.filter(in_pending)
-        result = merge_vintage(
-            store.table_uri(concept, "versions"),
-            store.table_uri(concept, "closures"),
-            rows,
-            vintage,
-            tiles=pending,
-            run_id=run_id,
-        )
-        _log_merge(store, concept, result, key, run_id)
-        report.merges.append(result)
-    return report
-
-
 def _existing_tiles(store: Lakehouse, concept: str) -> set[str]:
     uri = store.table_uri(concept, "versions")
     if not DeltaTable.is_deltatable(uri):
@@ -244,6 +179,96 @@ INDEX_SCHEMA = pa.schema(
 )
 
 
+# Builds the rows of one vintage from its files, for the tiles `wanted` accepts.
+RowsOf = Callable[[list[BronzeEntry], Callable[[str], bool], IngestReport], pa.Table]
+
+
+def _merge_vintages(
+    store: Lakehouse,
+    concept: str,
+    entries: list[BronzeEntry],
+    tiles: list[str] | None,
+    run_id: str,
+    rows_of: RowsOf,
+) -> IngestReport:
+    """Merge each landed vintage, oldest first, into the tiles where it is not yet merged."""
+    report = IngestReport(concept, tiles)
+    done = merged_already(store, concept)
+    ensure_table(store.table_uri(concept, "quarantine"), QUARANTINE_SCHEMA)
+    for vintage, files in _by_vintage(entries):
+        key = _sources_key(files)
+
+        def wanted(tile: str, vintage: dt.date = vintage, key: str = key) -> bool:
+            return (tiles is None or tile in tiles) and (tile, vintage.isoformat(), key) not in done
+
+        if tiles is not None and not any(wanted(t) for t in tiles):
+            report.skipped_vintages.append(vintage.isoformat())
+            continue
+        rows = rows_of(files, wanted, report)
+        scope = (
+            tiles
+            if tiles is not None
+            else sorted(set(rows["tile"].to_pylist()) | _existing_tiles(store, concept))
+        )
+        pending = [t for t in scope if wanted(t)]
+        if not pending:
+            report.skipped_vintages.append(vintage.isoformat())
+            continue
+        in_pending = pc.is_in(rows["tile"], pa.array(pending, pa.string()))
+        if not pc.all(in_pending).as_py():
+            rows = rows.filter(in_pending)
+        result = merge_vintage(
+            store.table_uri(concept, "versions"),
+            store.table_uri(concept, "closures"),
+            rows,
+            vintage,
+            tiles=pending,
+            run_id=run_id,
+        )
+        _log_merge(store, concept, result, key, run_id)
+        report.merges.append(result)
+    return report
+
+
+def ingest_vector(
+    store: Lakehouse,
+    concept: str,
+    source: VectorSource,
+    entries: list[BronzeEntry],
+    *,
+    tiles: list[str] | None,
+    run_id: str,
+) -> IngestReport:
+    """Merge every landed vintage not yet merged for the tiles (all tiles when None)."""
+
+    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> pa.Table:
+        prepared = [
+            prepare_layer(
+                read_vector(
+                    Path(e.bronze_path),
+                    source.format,
+                    layer=source.layer,
+                    columns=list(source.spec.columns),
+                    fallback_crs=source.fallback_crs,
+                ),
+                source.spec,
+                source_path=Path(e.original_name),
+                source_sha256=e.sha256,
+            )
+            for e in files
+        ]
+        write_quarantine(
+            store.table_uri(concept, "quarantine"),
+            pa.concat_tables([p.quarantine for p in prepared]),
+            [e.sha256 for e in files],
+        )
+        report.quarantined += sum(p.quarantine.num_rows for p in prepared)
+        report.repaired += sum(p.repaired for p in prepared)
+        return pa.concat_tables([p.rows for p in prepared], promote_options="permissive")
+
+    return _merge_vintages(store, concept, entries, tiles, run_id, rows_of)
+
+
 def ingest_raster(
     store: Lakehouse,
     concept: str,
@@ -254,15 +279,12 @@ def ingest_raster(
     run_id: str,
 ) -> IngestReport:
     """Mosaic each landed vintage onto the tile grid as COGs and merge the tile index."""
-    report = IngestReport(concept, tiles)
-    done = merged_already(store, concept)
-    ensure_table(store.table_uri(concept, "quarantine"), QUARANTINE_SCHEMA)
-    for vintage, files in _by_vintage(entries):
-        key = _sources_key(files)
+
+    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> pa.Table:
         paths = [Path(e.bronze_path) for e in files]
         crs = {raster.source_crs(p, source.fallback_crs) for p in paths}
         if len(crs) != 1:
-            raise ValueError(f"vintage {vintage} of {concept} mixes CRS {sorted(crs)}")
+            raise ValueError(f"vintage {files[0].vintage} of {concept} mixes CRS {sorted(crs)}")
         bounds = {p: raster.file_bounds(p) for p in paths}
         union = (
             min(b[0] for b in bounds.values()),
@@ -270,13 +292,8 @@ def ingest_raster(
             max(b[2] for b in bounds.values()),
             max(b[3] for b in bounds.values()),
         )
-        scope = tiles if tiles is not None else tiles_covering(union)
-        pending = [t for t in scope if (t, vintage.isoformat(), key) not in done]
-        if not pending:
-            report.skipped_vintages.append(vintage.isoformat())
-            continue
         rows = []
-        for tile in pending:
+        for tile in filter(wanted, tiles_covering(union)):
             grid = raster.tile_grid_bounds(tile, source.resolution)
             overlapping = [p for p, b in bounds.items() if raster.overlaps(b, grid)]
             if not overlapping:
@@ -288,21 +305,12 @@ def ingest_raster(
                 nodata=source.nodata,
                 dtype=source.dtype,
             )
-            path = store.cog_path(concept, tile, vintage.isoformat())
+            path = store.cog_path(concept, tile, files[0].vintage)
             raster.write_cog(array, transform, next(iter(crs)), source.nodata, path)
             info = raster.describe(
                 array, transform, tile=tile, path=path, crs=next(iter(crs)), nodata=source.nodata
             )
-            rows.append(_raster_index_rows(info, store.root, key))
-        table = pa.Table.from_pylist(rows, schema=INDEX_SCHEMA)
-        result = merge_vintage(
-            store.table_uri(concept, "versions"),
-            store.table_uri(concept, "closures"),
-            table,
-            vintage,
-            tiles=pending,
-            run_id=run_id,
-        )
-        _log_merge(store, concept, result, key, run_id)
-        report.merges.append(result)
-    return report
+            rows.append(_raster_index_rows(info, store.root, _sources_key(files)))
+        return pa.Table.from_pylist(rows, schema=INDEX_SCHEMA)
+
+    return _merge_vintages(store, concept, entries, tiles, run_id, rows_of)

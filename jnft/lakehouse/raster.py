@@ -129,11 +129,16 @@ def mosaic_tile(
     return array[0], transform
 
 
-def write_cog(
-    array: np.ndarray, transform: rasterio.Affine, crs: str, nodata: float, path: Path
+def _copy_from_memory(
+    array: np.ndarray,
+    transform: rasterio.Affine,
+    crs: str | None,
+    nodata: float,
+    path: Path,
+    driver: str,
+    **options,
 ) -> None:
-    """Write one band as a COG atomically (through a MEM dataset: COG is create-copy only)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write one band through a MEM dataset (COG and AAIGrid are create-copy drivers)."""
     profile = {
         "driver": "GTiff",
         "height": array.shape[0],
@@ -144,15 +149,38 @@ def write_cog(
         "transform": transform,
         "nodata": nodata,
     }
-    options = dict(COG_OPTIONS)
-    if np.issubdtype(array.dtype, np.floating):
-        options["PREDICTOR"] = "FLOATING_POINT"
-    partial = path.with_name(path.name + ".partial.tif")
     with MemoryFile() as memory:
         with memory.open(**profile) as dataset:
             dataset.write(array, 1)
         with memory.open() as dataset:
-            rasterio.shutil.copy(dataset, partial, driver="COG", **options)
+            rasterio.shutil.copy(dataset, path, driver=driver, **options)
+
+
+def write_ascii_grid(
+    array: np.ndarray,
+    transform: rasterio.Affine,
+    path: Path,
+    *,
+    nodata: float,
+    crs: str | None = None,
+    decimals: int = 2,
+) -> None:
+    """An ESRI ASCII grid (the RGE ALTI / BD ALTI delivery format); no .prj without a CRS."""
+    _copy_from_memory(array, transform, crs, nodata, path, "AAIGrid", DECIMAL_PRECISION=decimals)
+    for extra in Path(path).parent.glob(Path(path).name + ".aux.xml"):
+        extra.unlink()
+
+
+def write_cog(
+    array: np.ndarray, transform: rasterio.Affine, crs: str, nodata: float, path: Path
+) -> None:
+    """Write one band as a Cloud-Optimized GeoTIFF, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = dict(COG_OPTIONS)
+    if np.issubdtype(array.dtype, np.floating):
+        options["PREDICTOR"] = "FLOATING_POINT"
+    partial = path.with_name(path.name + ".partial.tif")
+    _copy_from_memory(array, transform, crs, nodata, partial, "COG", **options)
     partial.replace(path)
 
 

@@ -12,13 +12,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyogrio
 import pyproj
-import rasterio
-import rasterio.shutil
 import shapely
 import yaml
-from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
+from jnft.lakehouse.raster import write_ascii_grid
 from jnft.lakehouse.tiles import tiles_covering
 from jnft.sampledata import features, sensors
 from jnft.sampledata.terrain import cell_centres, elevation, sample_elevation
@@ -51,23 +49,7 @@ def write_dem_tiles(folder: Path, t: Territory, dem: np.ndarray) -> list[Path]:
             km = f"{round(x0) // 1000:04d}_{round(y0 / 1000):04d}"
             name = f"RGEALTI_FXX_{km}_MNT_LAMB93_IGN69.asc"
             transform = from_origin(x0 - r / 2, y0 + r / 2, r, r)
-            with MemoryFile() as memory:
-                with memory.open(
-                    driver="GTiff",
-                    width=block.shape[1],
-                    height=block.shape[0],
-                    count=1,
-                    dtype="float32",
-                    transform=transform,
-                    nodata=-99999.0,
-                ) as dataset:
-                    dataset.write(block, 1)
-                with memory.open() as dataset:
-                    rasterio.shutil.copy(
-                        dataset, folder / name, driver="AAIGrid", DECIMAL_PRECISION=2
-                    )
-            for extra in folder.glob(name + ".aux.xml"):
-                extra.unlink()
+            write_ascii_grid(block, transform, folder / name, nodata=-99999.0)
             paths.append(folder / name)
     return paths
 

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import rasterio
-from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
 from jnft.lakehouse import raster
@@ -10,20 +9,7 @@ from jnft.lakehouse import raster
 def ascii_grid(path, x0, y0, values, resolution=5.0, crs=None):
     """An ESRI ASCII grid whose first cell centre is (x0, y0), like RGE ALTI."""
     transform = from_origin(x0 - resolution / 2, y0 + resolution / 2, resolution, resolution)
-    with MemoryFile() as memory:
-        with memory.open(
-            driver="GTiff",
-            width=values.shape[1],
-            height=values.shape[0],
-            count=1,
-            dtype="float32",
-            transform=transform,
-            nodata=-99999.0,
-            crs=crs,
-        ) as dataset:
-            dataset.write(values.astype("float32"), 1)
-        with memory.open() as dataset:
-            rasterio.shutil.copy(dataset, path, driver="AAIGrid")
+    raster.write_ascii_grid(values.astype("float32"), transform, path, nodata=-99999.0, crs=crs)
     return path
 
 
