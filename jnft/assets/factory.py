@@ -2,6 +2,7 @@
 a silver layer per concept (tile-partitioned where the fiche says so), a gold GeoParquet
 snapshot per public vector concept."""
 
+import warnings
 from collections.abc import Sequence
 
 import dagster as dg
@@ -190,6 +191,8 @@ def build_concept_assets(
     for fiche in fiches:
         by_source.setdefault(fiche.source.name, []).append(fiche)
     assets = [build_source_asset(group) for group in by_source.values()]
-    assets += [build_layer_asset(f, tiles) for f in fiches]
+    with warnings.catch_warnings():  # single-run backfills are a beta feature we rely on
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        assets += [build_layer_asset(f, tiles) for f in fiches]
     assets += [build_gold_asset(f) for f in fiches if f.kind == "vector" and f.public]
     return assets

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import logging
 import os
 import sys
@@ -35,7 +36,9 @@ def _sql(args: argparse.Namespace) -> int:
         if relation is None:
             return 0
         if args.csv:
-            relation.write_csv("/dev/stdout")
+            writer = csv.writer(sys.stdout)
+            writer.writerow(relation.columns)
+            writer.writerows(relation.fetchall())
         else:
             relation.show(max_rows=args.max_rows, max_width=200)
     return 0
@@ -45,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # instance storage migrations
     parser = argparse.ArgumentParser(prog="jnft", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

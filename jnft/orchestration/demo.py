@@ -16,6 +16,8 @@ from jnft.paths import PROJECT_DIR
 
 log = logging.getLogger("jnft.demo")
 DAGSTER_HOME = "./.jnft/dagster_home"
+# Step events at INFO, not the DEBUG stream of every event: the UI has them all.
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def ensure_dagster_home() -> Path:
@@ -57,7 +59,9 @@ def materialize_all(
     for label, kwargs in steps:
         started = time.perf_counter()
         log.info("materializing %s ...", label)
-        result = dg.materialize(assets, instance=instance, resources=resources, **kwargs)
+        result = dg.materialize(
+            assets, instance=instance, resources=resources, run_config=QUIET, **kwargs
+        )
         log.info("%s done in %.1f s", label, time.perf_counter() - started)
         results.append(result)
     return results
