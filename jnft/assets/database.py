@@ -27,7 +27,7 @@ def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[s
 
 def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
     deps = [silver_key(f.id) for f in fiches]
-    deps += [gold_key(f.id) for f in fiches if f.kind == "vector" and f.public]
+    deps += [gold_key(f.id) for f in fiches if f.kind == "vector" and f.is_public]
 
     @dg.asset(
         key="lakehouse_duckdb",

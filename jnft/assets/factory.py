@@ -194,5 +194,5 @@ def build_concept_assets(
     with warnings.catch_warnings():  # single-run backfills are a beta feature we rely on
         warnings.simplefilter("ignore", dg.BetaWarning)
         assets += [build_layer_asset(f, tiles) for f in fiches]
-    assets += [build_gold_asset(f) for f in fiches if f.kind == "vector" and f.public]
+    assets += [build_gold_asset(f) for f in fiches if f.kind == "vector" and f.is_public]
     return assets

@@ -8,26 +8,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from jnft.lakehouse.geometry import crs_of
+from jnft.quality.criteria import Criteria
 
 RASTER_FORMATS = ("AAIGrid", "GTiff")
-CRITERIA = (
-    "c01_nature",
-    "c02_provenance",
-    "c03_frequency",
-    "c04_origin",
-    "c05_licence",
-    "c06_extent",
-    "c07_access",
-    "c08_precision",
-    "c09_quality",
-    "c10_standard",
-)
+CRITERIA = tuple(Criteria.model_fields)
 
 
 class FicheError(ValueError):
@@ -109,11 +99,10 @@ class Fiche(_Strict):
     theme: str
     owners: list[str] = Field(default_factory=lambda: ["team:geodata"])
     tiled: bool = True
-    public: bool = True
     source: SourceSpec
     vector: VectorSpec | None = None
     raster: RasterSpec | None = None
-    criteria: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    criteria: Criteria
 
     @model_validator(mode="after")
     def _kind_spec(self) -> Fiche:
@@ -123,10 +112,41 @@ class Fiche(_Strict):
             self.raster is None or self.source.format not in RASTER_FORMATS
         ):
             raise ValueError("a raster concept needs a `raster` spec and a raster source format")
-        unknown = sorted(set(self.criteria) - set(CRITERIA))
-        if unknown:
-            raise ValueError(f"unknown criteria {unknown}; expected among {list(CRITERIA)}")
+        nature = self.criteria.c01_nature
+        if self.vector is not None:
+            if nature.geometry_type != self.vector.geometry_type:
+                raise ValueError(
+                    f"criteria.c01_nature.geometry_type {nature.geometry_type!r} differs from "
+                    f"vector.geometry_type {self.vector.geometry_type!r}"
+                )
+            columns = {self.vector.rename.get(c, c) for c in self.vector.columns}
+            unknown = sorted(set(nature.attributes) - columns)
+            if unknown:
+                raise ValueError(f"criteria.c01_nature.attributes {unknown} are not table columns")
+        elif nature.geometry_type != "Raster":
+            raise ValueError("criteria.c01_nature.geometry_type of a raster concept is 'Raster'")
+        missing = sorted(
+            set(self.criteria.c09_quality.required_attributes) - set(nature.attributes)
+        )
+        if missing:
+            raise ValueError(
+                f"criteria.c09_quality.required_attributes {missing} are not in c01_nature"
+            )
         return self
+
+    @property
+    def is_public(self) -> bool:
+        """Whether the concept may reach public outputs (gold files, catalog, public views)."""
+        return self.criteria.is_public
+
+
+def _where(loc: tuple) -> str:
+    """`criterion c05_licence, field licence` for criteria, else the dotted field path."""
+    parts = [str(p) for p in loc]
+    if len(parts) >= 2 and parts[0] == "criteria":
+        field = ".".join(parts[2:]) or "(all fields)"
+        return f"criterion {parts[1]}, field {field}"
+    return ".".join(parts) or "(fiche)"
 
 
 def load_fiche(path: Path) -> Fiche:
@@ -140,9 +160,7 @@ def load_fiche(path: Path) -> Fiche:
     try:
         fiche = Fiche.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(fiche)'}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(_where(e["loc"]) + f": {e['msg']}" for e in error.errors())
         raise FicheError(f"{path}: {problems}") from error
     if fiche.id != Path(path).stem:
         raise FicheError(f"{path}: id {fiche.id!r} must match the file name")

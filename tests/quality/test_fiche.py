@@ -36,8 +36,33 @@ def test_every_concept_fiche_loads():
         ({"source__crs": "EPSG:999999"}, "source.crs"),
         ({"vector__id_column": "nope"}, "identity column 'nope'"),
         ({"source__vintage_pattern": "no group"}, "exactly one capturing group"),
-        ({"criteria": {"c11_taste": {}}}, "unknown criteria"),
         ({"kind": "raster"}, "raster concept needs"),
+        (
+            {"criteria__c02_provenance__producer": None},
+            "criterion c02_provenance, field producer: Field required",
+        ),
+        (
+            {"criteria__c05_licence__licence": "WTFPL"},
+            "criterion c05_licence, field licence: Value error, unknown licence 'WTFPL'",
+        ),
+        (
+            {"criteria__c03_frequency__update_frequency": "quarterly"},
+            "criterion c03_frequency, field update_frequency: Value error, 'quarterly' is not an "
+            "ISO 8601 duration",
+        ),
+        (
+            {"criteria__c06_extent__crs": "EPSG:999999"},
+            "criterion c06_extent, field crs: Value error, unknown CRS",
+        ),
+        ({"criteria__c07_access__endpoint": None}, "criterion c07_access, field (all fields)"),
+        (
+            {"criteria__c08_precision__positional_accuracy_m": None},
+            "declare positional_accuracy_m, resolution_m or point_density_per_m2",
+        ),
+        ({"criteria__c11_taste": {}}, "criterion c11_taste"),
+        ({"criteria__c01_nature__geometry_type": "Point"}, "differs from vector.geometry_type"),
+        ({"criteria__c09_quality__required_attributes": ["nope"]}, "are not in c01_nature"),
+        ({"criteria": None}, "criteria: Field required"),
     ],
 )
 def test_bad_fiches_name_the_file_and_field(tmp_path, changes, message):
@@ -59,3 +84,17 @@ def test_fiches_sharing_a_source_must_agree(tmp_path):
     write(tmp_path, "two", source__pattern="elsewhere/*.gpkg")
     with pytest.raises(FicheError, match="share source 'bdtopo'"):
         load_fiches(tmp_path)
+
+
+def test_restricted_licence_or_access_makes_a_concept_non_public(tmp_path):
+    assert load_fiche(write(tmp_path, "open")).is_public
+    closed = load_fiche(write(tmp_path, "closed", criteria__c05_licence__licence="restricted"))
+    assert not closed.is_public
+    private = load_fiche(write(tmp_path, "private", criteria__c07_access__modality="restricted"))
+    assert not private.is_public
+
+
+@pytest.mark.parametrize("duration", ["P1Y", "P3M", "PT1H", "P1DT12H", "PT0.5S", "P2W"])
+def test_iso_8601_durations_are_accepted(tmp_path, duration):
+    path = write(tmp_path, "ok", criteria__c03_frequency__update_frequency=duration)
+    assert load_fiche(path).criteria.c03_frequency.update_frequency == duration
