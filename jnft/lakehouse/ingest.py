@@ -17,7 +17,7 @@ from deltalake import DeltaTable, write_deltalake
 from jnft.lakehouse import raster
 from jnft.lakehouse.bronze import BronzeEntry
 from jnft.lakehouse.delta import ensure_table
-from jnft.lakehouse.history import MergeResult, merge_vintage
+from jnft.lakehouse.history import MergeResult, current_state, merge_vintage
 from jnft.lakehouse.quarantine import QUARANTINE_SCHEMA, write_quarantine
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.tiles import tiles_covering
@@ -292,6 +292,14 @@ def ingest_raster(
             max(b[2] for b in bounds.values()),
             max(b[3] for b in bounds.values()),
         )
+        current = current_state(
+            store.table_uri(concept, "versions"), store.table_uri(concept, "closures"), None
+        )
+        unchanged = (
+            {}
+            if current.is_empty()
+            else dict(zip(current["tile"].to_list(), current["row_hash"].to_list(), strict=True))
+        )
         rows = []
         for tile in filter(wanted, tiles_covering(union)):
             grid = raster.tile_grid_bounds(tile, source.resolution)
@@ -306,11 +314,13 @@ def ingest_raster(
                 dtype=source.dtype,
             )
             path = store.cog_path(concept, tile, files[0].vintage)
-            raster.write_cog(array, transform, next(iter(crs)), source.nodata, path)
             info = raster.describe(
                 array, transform, tile=tile, path=path, crs=next(iter(crs)), nodata=source.nodata
             )
-            rows.append(_raster_index_rows(info, store.root, _sources_key(files)))
+            row = _raster_index_rows(info, store.root, _sources_key(files))
+            if unchanged.get(tile) != row["row_hash"]:  # an unchanged tile keeps its COG
+                raster.write_cog(array, transform, next(iter(crs)), source.nodata, path)
+            rows.append(row)
         return pa.Table.from_pylist(rows, schema=INDEX_SCHEMA)
 
     return _merge_vintages(store, concept, entries, tiles, run_id, rows_of)

@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -87,3 +88,17 @@ def test_dem_tiles_become_seamless_cogs_with_an_index(small_sources, tmp_path):
         assert (store.root / path).exists()
     again = ingest_raster(store, "mnt", source, entries, tiles=None, run_id="r2")
     assert again.merges == []
+
+
+def test_an_unchanged_raster_vintage_keeps_its_tiles_and_writes_nothing(small_sources, tmp_path):
+    store = Lakehouse.at(tmp_path / "lake")
+    entries, _ = land_files(
+        store, "rge_alti", small_sources, "rge_alti/*/*.asc", r"_(\d{4}-\d{2}-\d{2})/"
+    )
+    source = RasterSource("EPSG:2154", 5.0, -99999.0, "float32")
+    ingest_raster(store, "mnt", source, entries, tiles=None, run_id="r1")
+    # The same grids delivered again as a later edition.
+    later = [dataclasses.replace(e, sha256="f" * 64, vintage="2024-01-01") for e in entries]
+    report = ingest_raster(store, "mnt", source, later, tiles=None, run_id="r2")
+    assert report.merges[0].is_noop and report.merges[0].unchanged == 2
+    assert not list((store.silver_dir("mnt") / "cog").glob("*/2024-01-01.tif"))
