@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from jnft.assets.checks import criteria_check_results, criteria_check_specs
 from jnft.assets.metadata import ingest_metadata, layer_metadata
 from jnft.lakehouse import preview
 from jnft.lakehouse.bronze import land_files, read_manifest
@@ -23,6 +24,7 @@ from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.summary import LayerSummary, summarize
 from jnft.lakehouse.vector import TARGET_CRS, LayerSpec
 from jnft.quality.fiche import Fiche
+from jnft.quality.observe import observe
 
 SOURCES_GROUP = "sources"
 LAYERS_GROUP = "territory_layers"
@@ -55,7 +57,12 @@ def _ingest(store: Lakehouse, fiche: Fiche, tiles: list[str] | None, run_id: str
     if fiche.vector is not None:
         v = fiche.vector
         spec = LayerSpec(
-            dict(v.columns), dict(v.rename), v.id_column, list(v.identity_columns), v.keep_z
+            dict(v.columns),
+            dict(v.rename),
+            v.id_column,
+            list(v.identity_columns),
+            v.keep_z,
+            v.geometry_type,
         )
         source = VectorSource(fiche.source.format, fiche.source.layer, fiche.source.crs, spec)
         return ingest_vector(store, fiche.id, source, entries, tiles=tiles, run_id=run_id)
@@ -132,9 +139,11 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
         tags={"role": fiche.role, "theme": fiche.theme, "layer": "silver"},
         kinds={"delta", "raster" if fiche.kind == "raster" else "vector"},
         partitions_def=tiles if fiche.tiled else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if fiche.tiled else None,
         required_resource_keys={"lakehouse"},
         metadata={"concept": fiche.id, "role": fiche.role, "kind": fiche.kind},
+        check_specs=criteria_check_specs(
+            fiche, silver_key(fiche.id), tiles if fiche.tiled else None
+        ),
     )
     def _layer(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         store = context.resources.lakehouse.store()
@@ -144,7 +153,8 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
         image = _preview(store, fiche, summary)
         uri = store.table_uri(fiche.id, "versions")
         return dg.MaterializeResult(
-            metadata={**layer_metadata(summary, uri, image), **ingest_metadata(report)}
+            metadata={**layer_metadata(summary, uri, image), **ingest_metadata(report)},
+            check_results=criteria_check_results(fiche, observe(store, fiche, scope)),
         )
 
     return _layer
@@ -191,8 +201,8 @@ def build_concept_assets(
     for fiche in fiches:
         by_source.setdefault(fiche.source.name, []).append(fiche)
     assets = [build_source_asset(group) for group in by_source.values()]
-    with warnings.catch_warnings():  # single-run backfills are a beta feature we rely on
-        warnings.simplefilter("ignore", dg.BetaWarning)
+    with warnings.catch_warnings():  # checks per tile partition are a preview feature
+        warnings.simplefilter("ignore", dg.PreviewWarning)
         assets += [build_layer_asset(f, tiles) for f in fiches]
     assets += [build_gold_asset(f) for f in fiches if f.kind == "vector" and f.is_public]
     return assets

@@ -27,6 +27,13 @@ _FAMILY = {
 }
 
 
+_MULTI = {
+    shapely.GeometryType.POINT: shapely.multipoints,
+    shapely.GeometryType.LINESTRING: shapely.multilinestrings,
+    shapely.GeometryType.POLYGON: shapely.multipolygons,
+}
+
+
 @dataclass(frozen=True)
 class PreparedGeometries:
     """Geometries ready for the lakehouse, with the rows that could not be kept and why."""
@@ -73,6 +80,7 @@ def prepare_geometries(
     target_crs: pyproj.CRS,
     *,
     keep_z: bool = False,
+    promote_to_multi: bool = False,
 ) -> PreparedGeometries:
     """Decode, optionally drop Z, reproject, repair when certain, and reject what cannot be kept.
 
@@ -114,6 +122,14 @@ def prepare_geometries(
         rejections.add(non_finite, f"coordinates outside the domain of {target_crs.to_string()}")
         geoms[non_finite] = None
         ok &= ~non_finite
+
+    if promote_to_multi:  # a Shapefile mixes Polygon and MultiPolygon: one type, no loss
+        single = ok & np.isin(shapely.get_type_id(geoms), list(_MULTI))
+        for type_id, make in _MULTI.items():
+            kind = single & (shapely.get_type_id(geoms) == type_id)
+            if kind.any():
+                geoms[kind] = make(geoms[kind], indices=np.arange(int(kind.sum())))
+        modified |= single
 
     invalid = ok & ~in_threads(shapely.is_valid, geoms)
     repaired_count = 0

@@ -51,6 +51,7 @@ class LayerSpec:
     id_column: str | None
     identity_columns: list[str]
     keep_z: bool = False
+    geometry_type: str | None = None  # declared; single parts are promoted to a Multi type
 
     def table_name(self, column: str) -> str:
         return self.rename.get(column, column)
@@ -149,6 +150,7 @@ def prepare_layer(
         raw.crs,
         crs_of(TARGET_CRS),
         keep_z=spec.keep_z,
+        promote_to_multi=bool(spec.geometry_type and spec.geometry_type.startswith("Multi")),
     )
     attributes = _cast_columns(table, spec, source_path)
     columns = dict(attributes)

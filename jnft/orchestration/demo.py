@@ -32,29 +32,27 @@ def ensure_dagster_home() -> Path:
 def materialize_all(
     instance: dg.DagsterInstance, defs: dg.Definitions, tiles: list[str], resources: dict
 ) -> list[dg.ExecuteInProcessResult]:
-    """Every asset: sources, then tile-partitioned layers in one run over all tiles (single-run
-    backfill), then unpartitioned layers and the derived assets."""
+    """Every asset: sources, then the tile-partitioned layers one run per tile, then the
+    unpartitioned layers and the derived assets."""
     assets = list(defs.assets or [])
     partitioned = [a for a in assets if a.partitions_def is not None]
     unpartitioned = [a for a in assets if a.partitions_def is None]
     sources = dg.AssetSelection.groups("sources")
-    steps = [
-        ("sources", dict(selection=sources & dg.AssetSelection.assets(*unpartitioned))),
+    steps = [("sources", dict(selection=sources & dg.AssetSelection.assets(*unpartitioned)))]
+    # One run per tile: checks are recorded per partition.
+    steps += [
         (
-            "tiled layers",
-            dict(
-                selection=dg.AssetSelection.assets(*partitioned),
-                tags={
-                    "dagster/asset_partition_range_start": tiles[0],
-                    "dagster/asset_partition_range_end": tiles[-1],
-                },
-            ),
-        ),
+            f"tiled layers, tile {tile}",
+            dict(selection=dg.AssetSelection.assets(*partitioned), partition_key=tile),
+        )
+        for tile in tiles
+    ]
+    steps.append(
         (
             "other layers and derived",
             dict(selection=dg.AssetSelection.assets(*unpartitioned) - sources),
-        ),
-    ]
+        )
+    )
     results = []
     for label, kwargs in steps:
         started = time.perf_counter()

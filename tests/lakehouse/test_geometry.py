@@ -58,3 +58,14 @@ def test_z_is_dropped_unless_kept():
 def test_unknown_crs_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown CRS"):
         crs_of("EPSG:999999")
+
+
+def test_single_parts_are_promoted_when_a_multi_type_is_declared():
+    out = prepare_geometries(
+        wkb(shapely.box(0, 0, 1, 1), shapely.MultiPolygon([shapely.box(2, 2, 3, 3)])),
+        L93,
+        L93,
+        promote_to_multi=True,
+    )
+    assert geometry_types(out.wkb) == ["MultiPolygon"]
+    assert shapely.from_wkb(out.wkb[0].as_py()).area == 1.0

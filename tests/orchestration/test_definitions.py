@@ -29,6 +29,10 @@ def graph_snapshot() -> dict:
             "kinds": sorted(node.kinds),
             "owners": sorted(node.owners),
             "has_description": bool(node.description),
+            "checks": sorted(
+                f"{c.name}{' (blocking)' if graph.get_check_spec(c).blocking else ''}"
+                for c in graph.get_check_keys_for_assets({key})
+            ),
         }
     return snapshot
 

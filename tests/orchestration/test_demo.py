@@ -96,3 +96,14 @@ def test_sql_examples_run_on_the_territory(materialized, example):
     with connect(store.duckdb_path) as con:
         rows = con.sql(example.read_text(encoding="utf-8")).fetchall()
     assert rows, f"{example.name} returned nothing on the sample territory"
+
+
+def test_every_criterion_check_passes_on_the_sample_territory(materialized):
+    instance, _, _ = materialized
+    graph = defs.resolve_asset_graph()
+    checks = list(graph.asset_check_keys)
+    assert len(checks) == 7 * 10
+    for key in checks:
+        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+        assert records, key
+        assert all(r.status.value == "SUCCEEDED" for r in records), key

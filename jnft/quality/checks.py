@@ -1,0 +1,255 @@
+"""The 10 criteria as checks: each compares what the fiche declares with what the data shows.
+
+Plain functions of (fiche, observation) returning an Outcome; the asset factory turns them into
+Dagster asset checks. C1, C6, C9 and C10 guard calculations: on `calcul` concepts they block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from jnft.quality.criteria import LICENCES
+from jnft.quality.fiche import CRITERIA, Fiche
+from jnft.quality.observe import Observation
+
+BLOCKING = ("c01_nature", "c06_extent", "c09_quality", "c10_standard")
+# Acquisition methods that can produce each kind of data.
+METHODS = {
+    "vector": {
+        "photogrammetry",
+        "survey",
+        "compilation",
+        "administrative",
+        "census",
+        "model",
+        "lidar",
+    },
+    "raster": {"lidar", "photogrammetry", "model", "survey", "compilation"},
+}
+_DURATION = re.compile(
+    r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?$"
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    passed: bool
+    description: str
+    metadata: dict = field(default_factory=dict)
+    warning: bool = False  # passed, but worth a look (e.g. a source that has not been updated)
+
+
+def duration_days(iso: str) -> float:
+    """Approximate length in days of an ISO 8601 duration (a year is 365.25 days)."""
+    match = _DURATION.match(iso)
+    if not match:
+        raise ValueError(f"{iso!r} is not an ISO 8601 duration")
+    y, mo, w, d, h, mi, s = (float(g) if g else 0.0 for g in match.groups())
+    return y * 365.25 + mo * 30.44 + w * 7 + d + h / 24 + mi / 1440 + s / 86400
+
+
+def c01_nature(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
+    nature = fiche.criteria.c01_nature
+    missing = sorted(set(nature.attributes) - set(obs.columns))
+    if fiche.kind == "raster":
+        ok = obs.rows > 0 and not missing
+        return Outcome(
+            ok, f"{obs.rows} raster tiles" if ok else "no raster tile", {"tiles": obs.tiles}
+        )
+    observed = sorted({t.removesuffix(" Z") for t in obs.geometry_types})
+    wrong = [t for t in observed if t != nature.geometry_type]
+    problems = []
+    if wrong:
+        problems.append(f"geometry types {wrong} where {nature.geometry_type} is declared")
+    if missing:
+        problems.append(f"declared attributes missing from the table: {missing}")
+    return Outcome(
+        not problems,
+        "; ".join(problems)
+        or f"{obs.rows} {nature.feature_class} features, {nature.geometry_type}",
+        {"geometry_types": observed, "columns": obs.columns},
+    )
+
+
+def c02_provenance(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
+    untraced = sorted(obs.source_files - obs.bronze_files)
+    p = fiche.criteria.c02_provenance
+    metadata = {
+        "producer": p.producer,
+        "dataset": p.dataset,
+        "identifier": p.identifier,
+        "source_files": sorted(obs.source_files),
+    }
+    if untraced:
+        return Outcome(False, f"rows trace to files absent from bronze: {untraced}", metadata)
+    return Outcome(
+        True,
+        f"every row traces to one of {len(obs.source_files)} bronze files "
+        f"of {p.producer} {p.dataset}",
+        metadata,
+    )
+
+
+def c03_frequency(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
+    frequency = fiche.criteria.c03_frequency
+    latest = obs.latest_vintage
+    metadata = {
+        "update_frequency": frequency.update_frequency,
+        "latest_vintage": latest.isoformat() if latest else None,
+        "declared_last_update": frequency.last_update.isoformat()
+        if frequency.last_update
+        else None,
+    }
+    if latest is None:
+        return Outcome(False, "no vintage in the lakehouse", metadata)
+    if frequency.last_update and latest < frequency.last_update:
+        return Outcome(
+            False,
+            f"the lakehouse holds vintage {latest}, the producer published "
+            f"{frequency.last_update}: ingest the new edition",
+            metadata,
+        )
+    age = (today - latest).days
+    metadata["age_days"] = age
+    stale = age > 2 * duration_days(frequency.update_frequency)
+    return Outcome(
+        True,
+        f"latest vintage {latest} ({age} days old; updated every "
+        f"{frequency.update_frequency})"
+        + ("; older than two update periods: check for a new edition" if stale else ""),
+        metadata,
+        warning=stale,
+    )
+
+
+def c04_origin(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
+    method = fiche.criteria.c04_origin.acquisition_method
+    ok = method in METHODS[fiche.kind]
+    return Outcome(
+        ok,
+        f"{method} data, {fiche.kind}"
+        if ok
+        else f"acquisition method {method!r} cannot produce {fiche.kind} data",
+        {"acquisition_method": method, "kind": fiche.kind},
+    )
+
+
+def c05_licence(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
+    licence = fiche.criteria.c05_licence.licence
+    leaked = not fiche.is_public and obs.gold_geo is not None
+    return Outcome(
+        not leaked,
+        "a restricted concept has a public gold file"
+        if leaked
+        else f"{licence}: {LICENCES[licence]}",
+        {"licence": licence, "public": fiche.is_public},
+    )
+
+
+def c06_extent(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
+    extent = fiche.criteria.c06_extent
+    metadata = {
+        "territory": extent.territory,
+        "declared_bbox": extent.bbox,
+        "observed_bbox": list(obs.bbox) if obs.bbox else None,
+        "tiles": obs.tiles,
+    }
+    if obs.bbox is None:
+        return Outcome(False, "no data", metadata)
+    if extent.bbox is not None:
+        # Cells and features that straddle the edge may overflow it by their own size.
+        precision = fiche.criteria.c08_precision
+        slack = max(precision.resolution_m or 0.0, precision.positional_accuracy_m or 0.0)
+        x0, y0, x1, y1 = extent.bbox
+        bx0, by0, bx1, by1 = obs.bbox
+        metadata["tolerance_m"] = slack
+        if bx0 < x0 - slack or by0 < y0 - slack or bx1 > x1 + slack or by1 > y1 + slack:
+            return Outcome(
+                False, f"data extent {obs.bbox} overflows the declared {extent.bbox}", metadata
+            )
+    return Outcome(True, f"within {extent.territory}, {len(obs.tiles)} tiles", metadata)
+
+
+def c07_access(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
+    access = fiche.criteria.c07_access
+    leaked = access.modality == "restricted" and obs.gold_geo is not None
+    return Outcome(
+        not leaked,
+        "restricted access but a public gold file exists"
+        if leaked
+        else f"{access.modality} {access.endpoint or ''}".strip(),
+        {"modality": access.modality, "endpoint": access.endpoint},
+    )
+
+
+def c08_precision(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
+    precision = fiche.criteria.c08_precision
+    metadata = precision.model_dump(exclude_none=True)
+    if fiche.kind == "raster" and precision.resolution_m is not None:
+        coarse = [r for r in obs.resolutions if r > precision.resolution_m + 1e-9]
+        metadata["observed_resolutions"] = obs.resolutions
+        if coarse or not obs.resolutions:
+            return Outcome(
+                False,
+                f"resolution {obs.resolutions} coarser than declared {precision.resolution_m} m",
+                metadata,
+            )
+        return Outcome(True, f"resolution {obs.resolutions} m", metadata)
+    return Outcome(True, "declared " + ", ".join(f"{k} {v}" for k, v in metadata.items()), metadata)
+
+
+def c09_quality(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
+    quality = fiche.criteria.c09_quality
+    problems = []
+    if obs.completeness < quality.completeness:
+        problems.append(f"completeness {obs.completeness:.3f} below {quality.completeness}")
+    if obs.duplicate_ids:
+        problems.append(f"{obs.duplicate_ids} current rows share a feature_id")
+    if obs.invalid_geometries:
+        problems.append(f"{obs.invalid_geometries} invalid geometries")
+    problems += [
+        f"{n} values of {c} out of {quality.ranges[c]}" for c, n in obs.out_of_range.items() if n
+    ]
+    return Outcome(
+        not problems,
+        "; ".join(problems) or f"{obs.rows} rows complete, valid, unique and in range",
+        {
+            "completeness": obs.completeness,
+            "null_counts": obs.null_counts,
+            "duplicate_ids": obs.duplicate_ids,
+            "invalid_geometries": obs.invalid_geometries,
+            "out_of_range": obs.out_of_range,
+        },
+    )
+
+
+def c10_standard(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
+    standard = fiche.criteria.c10_standard
+    problems = list(obs.cog_problems)
+    if fiche.kind == "vector" and obs.gold_geo is not None:
+        column = obs.gold_geo.get("columns", {}).get("geometry", {})
+        if obs.gold_geo.get("version") != "1.1.0" or column.get("encoding") != "WKB":
+            problems.append("gold file is not GeoParquet 1.1 with WKB geometry")
+    return Outcome(
+        not problems,
+        "; ".join(problems) or f"{standard.format} published as {standard.standard}",
+        {"format": standard.format, "standard": standard.standard},
+    )
+
+
+CHECKS: dict[str, Callable[[Fiche, Observation, dt.date], Outcome]] = {
+    name: globals()[name] for name in CRITERIA
+}
+
+
+def evaluate(fiche: Fiche, obs: Observation, today: dt.date | None = None) -> dict[str, Outcome]:
+    """The outcome of each of the 10 criteria, in order."""
+    today = today or dt.date.today()
+    return {name: check(fiche, obs, today) for name, check in CHECKS.items()}
+
+
+def is_blocking(fiche: Fiche, criterion: str) -> bool:
+    return fiche.role == "calcul" and criterion in BLOCKING

@@ -1,0 +1,127 @@
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from jnft.paths import CONCEPTS_DIR
+from jnft.quality.checks import duration_days, evaluate, is_blocking
+from jnft.quality.fiche import load_fiche
+from jnft.quality.observe import Observation
+
+TODAY = dt.date(2025, 6, 1)
+BATIMENT = load_fiche(CONCEPTS_DIR / "batiment.yaml")
+MNT = load_fiche(CONCEPTS_DIR / "mnt.yaml")
+GOOD = Observation(
+    rows=10,
+    columns=[*BATIMENT.criteria.c01_nature.attributes, "feature_id", "geometry"],
+    geometry_types=["MultiPolygon"],
+    bbox=(381_000, 6_541_000, 399_000, 6_549_000),
+    tiles=["0380_6550", "0390_6550"],
+    vintages=["2023-03-15", "2025-03-15"],
+    source_files={"a"},
+    bronze_files={"a", "b"},
+    completeness=1.0,
+    gold_geo={"version": "1.1.0", "columns": {"geometry": {"encoding": "WKB"}}},
+)
+
+
+def failing(fiche, obs, today=TODAY):
+    return {name for name, outcome in evaluate(fiche, obs, today).items() if not outcome.passed}
+
+
+def test_a_sound_layer_passes_all_ten():
+    outcomes = evaluate(BATIMENT, GOOD, TODAY)
+    assert list(outcomes) == [
+        f"c{i:02d}_{n}"
+        for i, n in enumerate(
+            [
+                "nature",
+                "provenance",
+                "frequency",
+                "origin",
+                "licence",
+                "extent",
+                "access",
+                "precision",
+                "quality",
+                "standard",
+            ],
+            start=1,
+        )
+    ]
+    assert all(o.passed for o in outcomes.values())
+
+
+@pytest.mark.parametrize(
+    ("change", "criterion", "words"),
+    [
+        ({"geometry_types": ["Point"]}, "c01_nature", "geometry types ['Point']"),
+        ({"columns": ["feature_id"]}, "c01_nature", "missing from the table"),
+        ({"source_files": {"a", "zzz"}}, "c02_provenance", "absent from bronze"),
+        ({"vintages": []}, "c03_frequency", "no vintage"),
+        ({"bbox": (300_000, 6_541_000, 399_000, 6_549_000)}, "c06_extent", "overflows"),
+        ({"completeness": 0.5}, "c09_quality", "completeness 0.500"),
+        ({"duplicate_ids": 2}, "c09_quality", "share a feature_id"),
+        ({"invalid_geometries": 1}, "c09_quality", "invalid geometries"),
+        ({"out_of_range": {"hauteur": 3}}, "c09_quality", "values of hauteur"),
+        ({"gold_geo": {"version": "1.0.0", "columns": {}}}, "c10_standard", "GeoParquet 1.1"),
+    ],
+)
+def test_each_defect_fails_exactly_its_criterion(change, criterion, words):
+    obs = dataclasses.replace(GOOD, **change)
+    assert failing(BATIMENT, obs) == {criterion}
+    assert words in evaluate(BATIMENT, obs, TODAY)[criterion].description
+
+
+def test_a_missed_edition_fails_and_an_old_one_warns():
+    declared = BATIMENT.criteria.c03_frequency.model_copy(
+        update={"last_update": dt.date(2025, 9, 15)}
+    )
+    criteria = BATIMENT.criteria.model_copy(update={"c03_frequency": declared})
+    newer = BATIMENT.model_copy(update={"criteria": criteria})
+    assert "ingest the new edition" in evaluate(newer, GOOD, TODAY)["c03_frequency"].description
+    late = evaluate(BATIMENT, GOOD, dt.date(2026, 6, 1))["c03_frequency"]
+    assert late.passed and late.warning
+
+
+def test_restricted_data_must_not_reach_public_outputs():
+    licence = BATIMENT.criteria.c05_licence.model_copy(update={"licence": "restricted"})
+    fiche = BATIMENT.model_copy(
+        update={"criteria": BATIMENT.criteria.model_copy(update={"c05_licence": licence})}
+    )
+    assert failing(fiche, GOOD) == {"c05_licence"}
+    assert failing(fiche, dataclasses.replace(GOOD, gold_geo=None)) == set()
+
+
+def test_raster_resolution_and_cog_layout_are_checked():
+    raster = dataclasses.replace(
+        GOOD,
+        columns=[],
+        geometry_types=[],
+        resolutions=[5.0],
+        gold_geo=None,
+        bbox=(379_997.5, 6_540_002.5, 399_997.5, 6_550_002.5),
+    )
+    assert failing(MNT, raster) == set()  # half a cell over the territory is within precision
+    assert failing(MNT, dataclasses.replace(raster, resolutions=[25.0])) == {"c08_precision"}
+    assert failing(MNT, dataclasses.replace(raster, cog_problems=["t.tif: not tiled"])) == {
+        "c10_standard"
+    }
+
+
+def test_blocking_checks_are_those_guarding_calculations():
+    commune = load_fiche(CONCEPTS_DIR / "commune.yaml")
+    assert [c for c in evaluate(BATIMENT, GOOD, TODAY) if is_blocking(BATIMENT, c)] == [
+        "c01_nature",
+        "c06_extent",
+        "c09_quality",
+        "c10_standard",
+    ]
+    assert not any(is_blocking(commune, c) for c in evaluate(commune, GOOD, TODAY))
+
+
+@pytest.mark.parametrize(
+    ("iso", "days"), [("P1Y", 365.25), ("P3M", 91.32), ("PT12H", 0.5), ("P1W", 7), ("P1DT6H", 1.25)]
+)
+def test_iso_durations_in_days(iso, days):
+    assert duration_days(iso) == pytest.approx(days)

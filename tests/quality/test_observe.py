@@ -1,0 +1,53 @@
+import pyarrow as pa
+import shapely
+from deltalake import DeltaTable, write_deltalake
+
+from jnft.assets.factory import _ingest
+from jnft.lakehouse.bronze import land_files
+from jnft.lakehouse.store import Lakehouse
+from jnft.paths import CONCEPTS_DIR
+from jnft.quality.fiche import load_fiche
+from jnft.quality.observe import observe
+
+BATIMENT = load_fiche(CONCEPTS_DIR / "batiment.yaml")
+MNT = load_fiche(CONCEPTS_DIR / "mnt.yaml")
+
+
+def lake(small_sources, tmp_path, fiche):
+    store = Lakehouse.at(tmp_path / "lake")
+    land_files(
+        store, fiche.source.name, small_sources, fiche.source.pattern, fiche.source.vintage_pattern
+    )
+    _ingest(store, fiche, None, "run")
+    return store
+
+
+def test_observation_of_an_ingested_layer(small_sources, tmp_path):
+    store = lake(small_sources, tmp_path, BATIMENT)
+    obs = observe(store, BATIMENT, ["0390_6550"])
+    assert obs.rows > 0 and obs.tiles == ["0390_6550"]
+    assert obs.vintages == ["2023-03-15", "2025-03-15"]
+    assert obs.geometry_types == ["MultiPolygon"]  # BD TOPO's Z dropped
+    assert obs.source_files and obs.source_files <= obs.bronze_files
+    assert obs.completeness == 1.0 and obs.duplicate_ids == 0 and obs.invalid_geometries == 0
+    assert obs.out_of_range == {"hauteur": 0, "nombre_de_logements": 0, "nombre_d_etages": 0}
+
+
+def test_defects_written_behind_the_ingestion_show_up(small_sources, tmp_path):
+    store = lake(small_sources, tmp_path, BATIMENT)
+    uri = store.table_uri("batiment", "versions")
+    existing = DeltaTable(uri).to_pyarrow_table()
+    row = existing.slice(0, 1).to_pylist()[0]  # the same feature, open twice
+    bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
+    row.update(hauteur=9999.0, geometry=shapely.to_wkb(shapely.MultiPolygon([bowtie])))
+    write_deltalake(uri, pa.Table.from_pylist([row], schema=existing.schema), mode="append")
+    obs = observe(store, BATIMENT, None)
+    assert obs.duplicate_ids == 2 and obs.invalid_geometries == 1
+    assert obs.out_of_range["hauteur"] == 1
+
+
+def test_raster_observation_reads_the_index_and_the_cogs(small_sources, tmp_path):
+    store = lake(small_sources, tmp_path, MNT)
+    obs = observe(store, MNT, None)
+    assert obs.resolutions == [5.0] and obs.crs == ["EPSG:2154"] and obs.cog_problems == []
+    assert obs.out_of_range == {"value": 0}
