@@ -154,7 +154,9 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
         uri = store.table_uri(fiche.id, "versions")
         return dg.MaterializeResult(
             metadata={**layer_metadata(summary, uri, image), **ingest_metadata(report)},
-            check_results=criteria_check_results(fiche, observe(store, fiche, scope)),
+            check_results=criteria_check_results(
+                fiche, observe(store, fiche, scope, rows=summary.current)
+            ),
         )
 
     return _layer

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import rasterio
 import shapely
@@ -47,13 +48,20 @@ class Observation:
         return dt.date.fromisoformat(max(self.vintages)) if self.vintages else None
 
 
-def observe(store: Lakehouse, fiche: Fiche, tiles: list[str] | None) -> Observation:
-    """Observe a concept's current rows within the tiles (all tiles when None)."""
+def observe(
+    store: Lakehouse, fiche: Fiche, tiles: list[str] | None, rows: pa.Table | None = None
+) -> Observation:
+    """Observe a concept's current rows within the tiles (all tiles when None); pass `rows`
+    when the caller has already read them."""
     obs = Observation(bronze_files={e.sha256 for e in read_manifest(store, fiche.source.name)})
     versions = store.table_uri(fiche.id, "versions")
     if open_table(versions) is None:
         return obs
-    table = current(versions, store.table_uri(fiche.id, "closures"), tiles)
+    table = (
+        rows
+        if rows is not None
+        else current(versions, store.table_uri(fiche.id, "closures"), tiles)
+    )
     frame = pl.from_arrow(table)
     obs.rows = frame.height
     obs.columns = frame.columns
