@@ -202,27 +202,26 @@ def c08_precision(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
 
 
 def c09_quality(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
-    quality = fiche.criteria.c09_quality
-    problems = []
-    if obs.completeness < quality.completeness:
-        problems.append(f"completeness {obs.completeness:.3f} below {quality.completeness}")
-    if obs.duplicate_ids:
-        problems.append(f"{obs.duplicate_ids} current rows share a feature_id")
-    if obs.invalid_geometries:
-        problems.append(f"{obs.invalid_geometries} invalid geometries")
-    problems += [
-        f"{n} values of {c} out of {quality.ranges[c]}" for c, n in obs.out_of_range.items() if n
-    ]
+    """The great-expectations suite built from C9 (see quality/expectations.py)."""
+    failed = [e for e in obs.expectations if not e.success]
+    metadata = {
+        "expectations": [
+            {
+                "expectation": e.expectation,
+                "column": e.column,
+                "success": e.success,
+                "unexpected": e.unexpected_count,
+            }
+            for e in obs.expectations
+        ]
+    }
+    if obs.rows == 0:
+        return Outcome(False, "no rows to check", metadata)
+    problems = [f"{e.expectation}({e.column}): {e.unexpected_count} unexpected" for e in failed]
     return Outcome(
-        not problems,
-        "; ".join(problems) or f"{obs.rows} rows complete, valid, unique and in range",
-        {
-            "completeness": obs.completeness,
-            "null_counts": obs.null_counts,
-            "duplicate_ids": obs.duplicate_ids,
-            "invalid_geometries": obs.invalid_geometries,
-            "out_of_range": obs.out_of_range,
-        },
+        not failed,
+        "; ".join(problems) or f"{len(obs.expectations)} expectations met on {obs.rows} rows",
+        metadata,
     )
 
 

@@ -154,7 +154,7 @@ class Precision(_Criterion):
 class Quality(_Criterion):
     """C9: what the data must satisfy (checked by the quality suite)."""
 
-    completeness: float = Field(ge=0, le=1)  # minimum share of rows with every required value
+    completeness: float = Field(ge=0, le=1)  # minimum share of non-null values per required column
     required_attributes: list[str]
     ranges: dict[str, tuple[float, float]] | None = None
 

@@ -8,7 +8,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,6 +19,7 @@ from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.geometry import geometry_types
 from jnft.lakehouse.history import current
 from jnft.lakehouse.store import Lakehouse
+from jnft.quality.expectations import ExpectationOutcome, run_suite
 from jnft.quality.fiche import Fiche
 
 
@@ -33,11 +33,7 @@ class Observation:
     vintages: list[str] = field(default_factory=list)
     source_files: set[str] = field(default_factory=set)  # sha256 the rows trace to
     bronze_files: set[str] = field(default_factory=set)  # sha256 landed in bronze
-    completeness: float = 1.0  # share of rows with every required attribute
-    null_counts: dict[str, int] = field(default_factory=dict)
-    duplicate_ids: int = 0
-    invalid_geometries: int = 0
-    out_of_range: dict[str, int] = field(default_factory=dict)
+    expectations: list[ExpectationOutcome] = field(default_factory=list)  # the C9 suite
     resolutions: list[float] = field(default_factory=list)
     crs: list[str] = field(default_factory=list)
     cog_problems: list[str] = field(default_factory=list)
@@ -78,21 +74,15 @@ def observe(
     obs.source_files = {
         s for value in frame["source_sha256"].unique().to_list() for s in value.split(",")
     }
-    obs.duplicate_ids = int(frame["feature_id"].is_duplicated().sum())
     wkb = table["geometry"].to_numpy(zero_copy_only=False)
-    obs.invalid_geometries = int((~shapely.is_valid(shapely.from_wkb(wkb))).sum())
     quality = fiche.criteria.c09_quality
-    required = quality.required_attributes
-    if required:
-        obs.null_counts = {c: int(frame[c].null_count()) for c in required}
-        complete = frame.select(pl.all_horizontal(pl.col(required).is_not_null())).to_series()
-        obs.completeness = float(complete.mean())
+    ranged = ["minimum", "maximum"] if fiche.kind == "raster" else list(quality.ranges or {})
+    columns = dict.fromkeys(["feature_id", *quality.required_attributes, *ranged])
+    checked = frame.select([c for c in columns if c in frame.columns]).to_pandas()
+    checked["geometry_is_valid"] = shapely.is_valid(shapely.from_wkb(wkb))
+    obs.expectations = run_suite(fiche, checked)
     if fiche.kind == "vector":
         obs.geometry_types = geometry_types(wkb)
-        for column, (low, high) in (quality.ranges or {}).items():
-            if column in frame.columns:
-                values = frame[column].drop_nulls()
-                obs.out_of_range[column] = int(((values < low) | (values > high)).sum())
         gold = store.gold_path(fiche.id)
         if gold.exists():
             obs.gold_geo = json.loads(pq.read_schema(gold).metadata[b"geo"])
@@ -102,12 +92,6 @@ def observe(
         obs.cog_problems = [
             p for path in frame["path"].to_list() if (p := _cog_problem(store.root / path))
         ]
-        ranges = quality.ranges or {}
-        if "value" in ranges:  # a raster's range applies to its cell values
-            low, high = ranges["value"]
-            below = np.array(frame["minimum"].to_list(), dtype=float) < low
-            above = np.array(frame["maximum"].to_list(), dtype=float) > high
-            obs.out_of_range["value"] = int((below | above).sum())
     return obs
 
 

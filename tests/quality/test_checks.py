@@ -5,6 +5,7 @@ import pytest
 
 from jnft.paths import CONCEPTS_DIR
 from jnft.quality.checks import duration_days, evaluate, is_blocking
+from jnft.quality.expectations import ExpectationOutcome
 from jnft.quality.fiche import load_fiche
 from jnft.quality.observe import Observation
 
@@ -20,7 +21,7 @@ GOOD = Observation(
     vintages=["2023-03-15", "2025-03-15"],
     source_files={"a"},
     bronze_files={"a", "b"},
-    completeness=1.0,
+    expectations=[ExpectationOutcome("expect_column_values_to_be_unique", "feature_id", True, 0)],
     gold_geo={"version": "1.1.0", "columns": {"geometry": {"encoding": "WKB"}}},
 )
 
@@ -60,10 +61,15 @@ def test_a_sound_layer_passes_all_ten():
         ({"source_files": {"a", "zzz"}}, "c02_provenance", "absent from bronze"),
         ({"vintages": []}, "c03_frequency", "no vintage"),
         ({"bbox": (300_000, 6_541_000, 399_000, 6_549_000)}, "c06_extent", "overflows"),
-        ({"completeness": 0.5}, "c09_quality", "completeness 0.500"),
-        ({"duplicate_ids": 2}, "c09_quality", "share a feature_id"),
-        ({"invalid_geometries": 1}, "c09_quality", "invalid geometries"),
-        ({"out_of_range": {"hauteur": 3}}, "c09_quality", "values of hauteur"),
+        (
+            {
+                "expectations": [
+                    ExpectationOutcome("expect_column_values_to_be_unique", "feature_id", False, 2)
+                ]
+            },
+            "c09_quality",
+            "expect_column_values_to_be_unique(feature_id): 2 unexpected",
+        ),
         ({"gold_geo": {"version": "1.0.0", "columns": {}}}, "c10_standard", "GeoParquet 1.1"),
     ],
 )

@@ -29,8 +29,16 @@ def test_observation_of_an_ingested_layer(small_sources, tmp_path):
     assert obs.vintages == ["2023-03-15", "2025-03-15"]
     assert obs.geometry_types == ["MultiPolygon"]  # BD TOPO's Z dropped
     assert obs.source_files and obs.source_files <= obs.bronze_files
-    assert obs.completeness == 1.0 and obs.duplicate_ids == 0 and obs.invalid_geometries == 0
-    assert obs.out_of_range == {"hauteur": 0, "nombre_de_logements": 0, "nombre_d_etages": 0}
+    assert all(e.success for e in obs.expectations)
+    assert {e.column for e in obs.expectations} == {
+        "cleabs",
+        "usage_1",
+        "hauteur",
+        "feature_id",
+        "geometry_is_valid",
+        "nombre_de_logements",
+        "nombre_d_etages",
+    }
 
 
 def test_defects_written_behind_the_ingestion_show_up(small_sources, tmp_path):
@@ -41,13 +49,23 @@ def test_defects_written_behind_the_ingestion_show_up(small_sources, tmp_path):
     bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
     row.update(hauteur=9999.0, geometry=shapely.to_wkb(shapely.MultiPolygon([bowtie])))
     write_deltalake(uri, pa.Table.from_pylist([row], schema=existing.schema), mode="append")
-    obs = observe(store, BATIMENT, None)
-    assert obs.duplicate_ids == 2 and obs.invalid_geometries == 1
-    assert obs.out_of_range["hauteur"] == 1
+    failed = {
+        (e.expectation, e.column): e.unexpected_count
+        for e in observe(store, BATIMENT, None).expectations
+        if not e.success
+    }
+    assert failed == {
+        ("expect_column_values_to_be_unique", "feature_id"): 2,
+        ("expect_column_values_to_be_in_set", "geometry_is_valid"): 1,
+        ("expect_column_values_to_be_between", "hauteur"): 1,
+    }
 
 
 def test_raster_observation_reads_the_index_and_the_cogs(small_sources, tmp_path):
     store = lake(small_sources, tmp_path, MNT)
     obs = observe(store, MNT, None)
     assert obs.resolutions == [5.0] and obs.crs == ["EPSG:2154"] and obs.cog_problems == []
-    assert obs.out_of_range == {"value": 0}
+    assert [(e.column, e.success) for e in obs.expectations if "between" in e.expectation] == [
+        ("minimum", True),
+        ("maximum", True),
+    ]

@@ -1,0 +1,75 @@
+"""The C9 quality suite, built from a fiche and run with great-expectations on the current rows:
+required values present (at the declared completeness), unique feature ids, valid geometries,
+values within the declared ranges."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network: nothing may phone home
+
+import great_expectations as gx
+from great_expectations.data_context.types.base import ProgressBarsConfig
+
+from jnft.quality.fiche import Fiche
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    expectation: str
+    column: str
+    success: bool
+    unexpected_count: int
+
+
+def quality_expectations(fiche: Fiche) -> list[gx.expectations.Expectation]:
+    """The expectations C9 declares, for a vector layer or a raster index."""
+    quality = fiche.criteria.c09_quality
+    suite: list[gx.expectations.Expectation] = []
+    for column in quality.required_attributes:
+        suite.append(
+            gx.expectations.ExpectColumnValuesToNotBeNull(
+                column=column, mostly=quality.completeness
+            )
+        )
+    suite.append(gx.expectations.ExpectColumnValuesToBeUnique(column="feature_id"))
+    suite.append(
+        gx.expectations.ExpectColumnValuesToBeInSet(column="geometry_is_valid", value_set=[True])
+    )
+    for column, (low, high) in (quality.ranges or {}).items():
+        # A raster's range applies to its cell values: the index's minimum and maximum.
+        for target in ["minimum", "maximum"] if fiche.kind == "raster" else [column]:
+            suite.append(
+                gx.expectations.ExpectColumnValuesToBeBetween(
+                    column=target, min_value=low, max_value=high
+                )
+            )
+    return suite
+
+
+def run_suite(fiche: Fiche, frame: pd.DataFrame) -> list[ExpectationOutcome]:
+    """Validate the rows (with a boolean `geometry_is_valid` column) against the suite."""
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (
+        context.data_sources.add_pandas("jnft")
+        .add_dataframe_asset(fiche.id)
+        .add_batch_definition_whole_dataframe("current")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    suite = gx.ExpectationSuite(
+        name=f"{fiche.id}_c09_quality", expectations=quality_expectations(fiche)
+    )
+    result = batch.validate(context.suites.add(suite))
+    return [
+        ExpectationOutcome(
+            r.expectation_config.type,
+            r.expectation_config.kwargs["column"],
+            bool(r.success),
+            int(r.result.get("unexpected_count") or 0),
+        )
+        for r in result.results
+    ]
