@@ -44,11 +44,59 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _concepts_list(args: argparse.Namespace) -> int:
+    from jnft.lakehouse.store import Lakehouse
+    from jnft.paths import CONCEPTS_DIR
+    from jnft.quality.characterize import has_data
+    from jnft.quality.checks import evaluate
+    from jnft.quality.fiche import load_fiches
+    from jnft.quality.observe import observe
+
+    store = Lakehouse.from_env()
+    print(f"{'concept':30s} {'role':18s} {'kind':7s} {'public':7s} C1..C10")
+    for fiche in load_fiches(CONCEPTS_DIR):
+        if has_data(store, fiche):
+            outcomes = evaluate(fiche, observe(store, fiche, None))
+            marks = "".join("✓" if o.passed else "✗" for o in outcomes.values())
+        else:
+            marks = "not materialized"
+        print(f"{fiche.id:30s} {fiche.role:18s} {fiche.kind:7s} {fiche.is_public!s:7s} {marks}")
+    return 0
+
+
+def _concepts_characterize(args: argparse.Namespace) -> int:
+    from jnft.lakehouse.store import Lakehouse
+    from jnft.paths import CONCEPTS_DIR
+    from jnft.quality import characterize as ch
+    from jnft.quality.checks import evaluate
+    from jnft.quality.fiche import load_fiche
+    from jnft.quality.observe import observe
+
+    path = CONCEPTS_DIR / f"{args.concept}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no fiche concepts/{args.concept}.yaml")
+    fiche = load_fiche(path)
+    store = Lakehouse.from_env()
+    if not ch.has_data(store, fiche):
+        raise FileNotFoundError(f"{fiche.id} is not materialized in {store.root} (make demo)")
+    obs = observe(store, fiche, None)
+    draft = ch.characterize(store, fiche, obs)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{fiche.id}.yaml").write_text(ch.draft_yaml(draft), encoding="utf-8")
+    (out / f"{fiche.id}.md").write_text(
+        ch.markdown(fiche, draft, evaluate(fiche, obs)), encoding="utf-8"
+    )
+    print(f"{out / fiche.id}.yaml and .md written")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S"
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # instance storage migrations
+    for noisy in ("alembic", "great_expectations"):  # migrations, suite internals
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="jnft", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -67,6 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     sql.add_argument("--max-rows", type=int, default=40)
     sql.set_defaults(func=_sql)
+
+    concepts = commands.add_parser("concepts", help="geo-concepts: list, characterize")
+    verbs = concepts.add_subparsers(dest="verb", required=True)
+    listing = verbs.add_parser("list", help="every concept with its role and its 10 checks")
+    listing.set_defaults(func=_concepts_list)
+    charac = verbs.add_parser("characterize", help="observable fields of a concept, from data")
+    charac.add_argument("concept")
+    charac.add_argument("--out", default="./.jnft/characterization")
+    charac.set_defaults(func=_concepts_characterize)
 
     args = parser.parse_args(argv)
     try:

@@ -22,3 +22,18 @@ def test_sample_writes_a_territory(tmp_path, capsys):
     assert main(["sample", "--small", "--out", str(tmp_path / "src")]) == 0
     assert (tmp_path / "src" / "territory.yaml").exists()
     assert "0380_6550" in capsys.readouterr().out
+
+
+def test_concepts_list_and_characterize(small_sources, tmp_path, monkeypatch, capsys):
+    from jnft.paths import CONCEPTS_DIR
+    from jnft.quality.fiche import load_fiche
+    from tests.quality.test_observe import lake
+
+    store = lake(small_sources, tmp_path, load_fiche(CONCEPTS_DIR / "batiment.yaml"))
+    monkeypatch.setenv("JNFT_LAKEHOUSE", str(store.root))
+    assert main(["concepts", "list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert lines["batiment"].endswith("✓" * 10)
+    assert "not materialized" in lines["commune"]
+    assert main(["concepts", "characterize", "batiment", "--out", str(tmp_path / "c")]) == 0
+    assert (tmp_path / "c" / "batiment.md").read_text().count("|") > 40

@@ -1,0 +1,143 @@
+"""Characterization of a concept from its data alone: the observable half of a fiche (geometry,
+schema, extent, CRS, resolution, completeness, ranges, update history, formats), written as a
+draft fiche (YAML) and a readable "fiche de caractérisation" (Markdown)."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import yaml
+
+from jnft.lakehouse.delta import open_table
+from jnft.lakehouse.history import current
+from jnft.lakehouse.store import Lakehouse
+from jnft.lakehouse.vector import TARGET_CRS
+from jnft.quality.checks import Outcome
+from jnft.quality.fiche import Fiche
+from jnft.quality.observe import Observation
+
+SYSTEM_COLUMNS = {
+    "feature_id",
+    "geometry",
+    "bbox_xmin",
+    "bbox_ymin",
+    "bbox_xmax",
+    "bbox_ymax",
+    "tile",
+    "vintage",
+    "valid_from",
+    "row_hash",
+    "source_sha256",
+    "run_id",
+    "path",
+    "crs",
+    "resolution",
+    "nodata",
+    "width",
+    "height",
+    "valid_fraction",
+    "valid_cells",
+    "minimum",
+    "maximum",
+    "mean",
+}
+
+
+def _geometry_type(types: list[str], kind: str) -> str:
+    if kind == "raster":
+        return "Raster"
+    names = {t.removesuffix(" Z") for t in types}
+    multi = {n for n in names if n.startswith("Multi")}
+    return sorted(multi or names)[0] if names else "Unknown"
+
+
+def characterize(store: Lakehouse, fiche: Fiche, obs: Observation) -> dict:
+    """The observable fields of the fiche's criteria, as the data shows them."""
+    rows = current(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"))
+    frame = pl.from_arrow(rows)
+    attributes = [c for c in frame.columns if c not in SYSTEM_COLUMNS]
+    complete = [c for c in attributes if frame[c].null_count() == 0]
+    shares = [1 - frame[c].null_count() / max(frame.height, 1) for c in attributes]
+    numeric = [c for c in attributes if frame[c].dtype.is_numeric()]
+    ranges = {
+        c: [frame[c].min(), frame[c].max()] for c in numeric if frame[c].null_count() < frame.height
+    }
+    if fiche.kind == "raster" and frame.height:
+        ranges["value"] = [frame["minimum"].min(), frame["maximum"].max()]
+    bbox = None
+    if obs.bbox:
+        bbox = [
+            math.floor(obs.bbox[0]),
+            math.floor(obs.bbox[1]),
+            math.ceil(obs.bbox[2]),
+            math.ceil(obs.bbox[3]),
+        ]
+    precision = {"resolution_m": max(obs.resolutions)} if obs.resolutions else {}
+    return {
+        "id": fiche.id,
+        "criteria": {
+            "c01_nature": {
+                "geometry_type": _geometry_type(obs.geometry_types, fiche.kind),
+                "attributes": attributes,
+            },
+            "c03_frequency": {
+                "last_update": obs.vintages[-1] if obs.vintages else None,
+                "vintages": obs.vintages,
+            },
+            "c06_extent": {
+                "crs": obs.crs[0] if obs.crs else TARGET_CRS,
+                "bbox": bbox,
+                "tiles": obs.tiles,
+            },
+            "c08_precision": precision,
+            "c09_quality": {
+                "completeness": round(min(shares), 4) if shares else 1.0,
+                "required_attributes": complete,
+                "ranges": ranges,
+            },
+            "c10_standard": {"format": fiche.source.format},
+        },
+        "observed": {"rows": obs.rows, "source_files": len(obs.source_files)},
+    }
+
+
+def draft_yaml(draft: dict) -> str:
+    header = (
+        f"# Observed fields of {draft['id']}, characterized from the lakehouse. Merge them\n"
+        "# into concepts/<id>.yaml; the other fields of the 10 criteria need a person.\n"
+    )
+    return header + yaml.safe_dump(draft, allow_unicode=True, sort_keys=False)
+
+
+def markdown(fiche: Fiche, draft: dict, outcomes: dict[str, Outcome]) -> str:
+    """The fiche de caractérisation: declared and observed, criterion by criterion."""
+    lines = [
+        f"# Fiche de caractérisation — {fiche.title} (`{fiche.id}`)",
+        "",
+        f"{fiche.description}",
+        "",
+        f"Rôle : **{fiche.role}** · nature : {fiche.kind} · lignes courantes : "
+        f"{draft['observed']['rows']}",
+        "",
+        "| critère | déclaré | observé | contrôle |",
+        "|---|---|---|---|",
+    ]
+    observed = draft["criteria"]
+    for name, outcome in outcomes.items():
+        declared = getattr(fiche.criteria, name).model_dump(exclude_none=True)
+        seen = observed.get(name, {})
+        lines.append(
+            f"| {name} | {_cell(declared)} | {_cell(seen) if seen else '—'} | "
+            f"{'✅' if outcome.passed else '❌'} {outcome.description} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _cell(values: dict) -> str:
+    text = "; ".join(f"{k}: {v}" for k, v in values.items())
+    return text.replace("|", "/")[:300]
+
+
+def has_data(store: Lakehouse, fiche: Fiche) -> bool:
+    return open_table(store.table_uri(fiche.id, "versions")) is not None
