@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from jnft.assets.catalog import build_catalog_asset
 from jnft.assets.database import build_database_asset
 from jnft.assets.factory import build_concept_assets
 from jnft.orchestration.partitions import tiles_partitions
@@ -15,7 +16,11 @@ from jnft.quality.fiche import load_fiches
 fiches = load_fiches(CONCEPTS_DIR)
 
 defs = dg.Definitions(
-    assets=[*build_concept_assets(fiches, tiles_partitions), build_database_asset(fiches)],
+    assets=[
+        *build_concept_assets(fiches, tiles_partitions),
+        build_database_asset(fiches),
+        build_catalog_asset(fiches),
+    ],
     sensors=[territory_tiles_sensor],
     resources={"lakehouse": LakehouseResource.from_env()},
 )
