@@ -22,6 +22,8 @@ def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[s
         subs.append({"kind": "vector", "concept": fiche.id, **tables})
         if fiche.kind == "raster":
             subs.append({"kind": "raster", "concept": fiche.id, **tables})
+        if fiche.is_public:
+            subs.append({"kind": "public", "concept": fiche.id, **tables})
     return subs
 
 

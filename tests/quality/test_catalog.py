@@ -22,8 +22,11 @@ def test_collections_carry_the_criteria_and_items_point_at_the_lakehouse(small_s
     assert -1.3 < west < east < -0.8 and 45.8 < south < north < 46.1  # lon/lat, not metres
     items = sorted((root.parent / "batiment").glob("*/*.json"))
     # One item per tile and vintage that still holds current rows.
-    assert [p.stem for p in items] == [f"batiment-{t}-{v}" for t in ("0380_6550", "0390_6550")
-                                       for v in ("2023-03-15", "2025-03-15")]
+    assert [p.stem for p in items] == [
+        f"batiment-{t}-{v}"
+        for t in ("0380_6550", "0390_6550")
+        for v in ("2023-03-15", "2025-03-15")
+    ]
     item = json.loads(items[-1].read_text())
     assert item["properties"]["proj:code"] == "EPSG:2154"
     history = (items[-1].parent / item["assets"]["history"]["href"]).resolve()
