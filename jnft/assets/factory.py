@@ -56,13 +56,16 @@ def _ingest(store: Lakehouse, fiche: Fiche, tiles: list[str] | None, run_id: str
     entries = read_manifest(store, fiche.source.name)
     if fiche.vector is not None:
         v = fiche.vector
+        precision = fiche.criteria.c08_precision
         spec = LayerSpec(
             dict(v.columns),
             dict(v.rename),
             v.id_column,
             list(v.identity_columns),
             v.keep_z,
-            v.geometry_type,
+            geometry_type=v.geometry_type,
+            extent=fiche.criteria.c06_extent.bbox,
+            extent_tolerance=max(precision.resolution_m or 0, precision.positional_accuracy_m or 0),
         )
         source = VectorSource(fiche.source.format, fiche.source.layer, fiche.source.crs, spec)
         return ingest_vector(store, fiche.id, source, entries, tiles=tiles, run_id=run_id)

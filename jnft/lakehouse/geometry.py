@@ -80,7 +80,7 @@ def prepare_geometries(
     target_crs: pyproj.CRS,
     *,
     keep_z: bool = False,
-    promote_to_multi: bool = False,
+    declared_type: str | None = None,
 ) -> PreparedGeometries:
     """Decode, optionally drop Z, reproject, repair when certain, and reject what cannot be kept.
 
@@ -119,11 +119,30 @@ def prepare_geometries(
         )
         modified |= ok
         non_finite = ok & ~np.isfinite(shapely.bounds(geoms)).all(axis=1)
-        rejections.add(non_finite, f"coordinates outside the domain of {target_crs.to_string()}")
+        rejections.add(
+            non_finite, f"coordinates outside the domain of {target_crs.to_string()}", "c06_extent"
+        )
         geoms[non_finite] = None
         ok &= ~non_finite
 
-    if promote_to_multi:  # a Shapefile mixes Polygon and MultiPolygon: one type, no loss
+    if declared_type is not None:
+        # Another family than declared (a point in a polygon layer) is not this concept.
+        families = np.array(
+            [_FAMILY.get(g.geom_type) if g is not None else None for g in geoms], dtype=object
+        )
+        foreign = ok & (families != _FAMILY[declared_type])
+        rejections.add(
+            foreign,
+            [
+                f"geometry type {g.geom_type} where {declared_type} is declared"
+                for g in geoms[foreign]
+            ],
+            "c01_nature",
+        )
+        geoms[foreign] = None
+        ok &= ~foreign
+    if declared_type is not None and declared_type.startswith("Multi"):
+        # A Shapefile mixes Polygon and MultiPolygon: one type, nothing lost.
         single = ok & np.isin(shapely.get_type_id(geoms), list(_MULTI))
         for type_id, make in _MULTI.items():
             kind = single & (shapely.get_type_id(geoms) == type_id)

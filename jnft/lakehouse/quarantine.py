@@ -17,6 +17,7 @@ QUARANTINE_SCHEMA = pa.schema(
         ("source_name", pa.string()),
         ("feature_id", pa.string()),
         ("reason", pa.string()),
+        ("criterion", pa.string()),  # the criterion the row fails: c01_nature, c06_extent...
         ("record", pa.string()),
         ("geometry", pa.binary()),
     ]
@@ -30,14 +31,19 @@ class Rejections:
     def __init__(self, rows: int) -> None:
         self.mask = np.zeros(rows, dtype=bool)
         self.reasons: dict[int, str] = {}
+        self.criteria: dict[int, str] = {}
 
-    def add(self, rows: np.ndarray, reason: str | list[str]) -> None:
-        """Reject rows (a boolean mask or indices) with one reason, or one reason per row."""
+    def add(
+        self, rows: np.ndarray, reason: str | list[str], criterion: str = "c09_quality"
+    ) -> None:
+        """Reject rows (a boolean mask or indices) with one reason, or one reason per row,
+        against the criterion they fail."""
         index = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows)
         texts = [reason] * len(index) if isinstance(reason, str) else reason
         for i, text in zip(index.tolist(), texts, strict=True):
             if not self.mask[i]:
                 self.reasons[i] = text
+                self.criteria[i] = criterion
         self.mask[index] = True
 
     def __len__(self) -> int:
@@ -58,6 +64,7 @@ def quarantine_rows(
             "source_name": pa.repeat(pa.scalar(source_name, pa.string()), len(bad)),
             "feature_id": ids.take(pa.array(bad)).cast(pa.string()),
             "reason": pa.array([rejections.reasons[i] for i in bad.tolist()], pa.string()),
+            "criterion": pa.array([rejections.criteria[i] for i in bad.tolist()], pa.string()),
             "record": pa.array(
                 [json.dumps(r, default=str, ensure_ascii=False) for r in records], pa.string()
             ),

@@ -52,6 +52,8 @@ class LayerSpec:
     identity_columns: list[str]
     keep_z: bool = False
     geometry_type: str | None = None  # declared; single parts are promoted to a Multi type
+    extent: tuple[float, float, float, float] | None = None  # declared (C6), in TARGET_CRS
+    extent_tolerance: float = 0.0  # how far a feature may straddle the extent (C8 precision)
 
     def table_name(self, column: str) -> str:
         return self.rename.get(column, column)
@@ -150,7 +152,7 @@ def prepare_layer(
         raw.crs,
         crs_of(TARGET_CRS),
         keep_z=spec.keep_z,
-        promote_to_multi=bool(spec.geometry_type and spec.geometry_type.startswith("Multi")),
+        declared_type=spec.geometry_type,
     )
     attributes = _cast_columns(table, spec, source_path)
     columns = dict(attributes)
@@ -175,6 +177,30 @@ def prepare_layer(
     candidates = pl.from_arrow(feature_id).set(pl.Series(rejections.mask), None)
     duplicated = (candidates.is_duplicated() & candidates.is_not_null()).to_numpy()
     rejections.add(duplicated, "duplicate feature_id in the source")
+    if spec.extent is not None:
+        x0, y0, x1, y1 = spec.extent
+        slack = spec.extent_tolerance
+        b = geometry.bounds
+        with np.errstate(invalid="ignore"):
+            outside = (
+                (b[:, 0] < x0 - slack)
+                | (b[:, 1] < y0 - slack)
+                | (b[:, 2] > x1 + slack)
+                | (b[:, 3] > y1 + slack)
+            )
+        # Degrees in a projected layer: the classic wrong-CRS delivery, named as such.
+        degrees = (
+            outside
+            & (np.abs(b[:, [0, 2]]) <= 180).all(axis=1)
+            & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)
+        )
+        rejections.add(
+            degrees,
+            f"coordinates look like longitude/latitude degrees in a layer "
+            f"declared {raw.crs.to_string()}: wrong CRS?",
+            "c06_extent",
+        )
+        rejections.add(outside, f"outside the declared extent {list(spec.extent)}", "c06_extent")
 
     in_scope = ~rejections.mask
     if tiles is not None:

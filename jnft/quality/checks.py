@@ -51,6 +51,14 @@ def duration_days(iso: str) -> float:
     return y * 365.25 + mo * 30.44 + w * 7 + d + h / 24 + mi / 1440 + s / 86400
 
 
+def _quarantine_problems(obs: Observation, criterion: str) -> list[str]:
+    """The latest delivery's rows quarantined against this criterion, as readable problems."""
+    return [
+        f"{n} source rows quarantined: {reason}"
+        for reason, n in sorted(obs.quarantined.get(criterion, {}).items())
+    ]
+
+
 def c01_nature(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     nature = fiche.criteria.c01_nature
     missing = sorted(set(nature.attributes) - set(obs.columns))
@@ -61,7 +69,7 @@ def c01_nature(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
         )
     observed = sorted({t.removesuffix(" Z") for t in obs.geometry_types})
     wrong = [t for t in observed if t != nature.geometry_type]
-    problems = []
+    problems = _quarantine_problems(obs, "c01_nature")
     if wrong:
         problems.append(f"geometry types {wrong} where {nature.geometry_type} is declared")
     if missing:
@@ -170,6 +178,9 @@ def c06_extent(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
             return Outcome(
                 False, f"data extent {obs.bbox} overflows the declared {extent.bbox}", metadata
             )
+    quarantined = _quarantine_problems(obs, "c06_extent")
+    if quarantined:
+        return Outcome(False, "; ".join(quarantined), metadata)
     return Outcome(True, f"within {extent.territory}, {len(obs.tiles)} tiles", metadata)
 
 
@@ -218,8 +229,9 @@ def c09_quality(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     if obs.rows == 0:
         return Outcome(False, "no rows to check", metadata)
     problems = [f"{e.expectation}({e.column}): {e.unexpected_count} unexpected" for e in failed]
+    problems += _quarantine_problems(obs, "c09_quality")
     return Outcome(
-        not failed,
+        not problems,
         "; ".join(problems) or f"{len(obs.expectations)} expectations met on {obs.rows} rows",
         metadata,
     )

@@ -34,6 +34,8 @@ class Observation:
     source_files: set[str] = field(default_factory=set)  # sha256 the rows trace to
     bronze_files: set[str] = field(default_factory=set)  # sha256 landed in bronze
     expectations: list[ExpectationOutcome] = field(default_factory=list)  # the C9 suite
+    # Rows of the latest delivery that were quarantined: criterion -> reason -> count.
+    quarantined: dict[str, dict[str, int]] = field(default_factory=dict)
     resolutions: list[float] = field(default_factory=list)
     crs: list[str] = field(default_factory=list)
     cog_problems: list[str] = field(default_factory=list)
@@ -71,6 +73,7 @@ def observe(
     )
     obs.tiles = sorted(frame["tile"].unique().to_list())
     obs.vintages = _merged_vintages(store, fiche.id, obs.tiles)
+    obs.quarantined = _quarantined(store, fiche.id, obs.tiles)
     obs.source_files = {
         s for value in frame["source_sha256"].unique().to_list() for s in value.split(",")
     }
@@ -93,6 +96,28 @@ def observe(
             p for path in frame["path"].to_list() if (p := _cog_problem(store.root / path))
         ]
     return obs
+
+
+def _quarantined(store: Lakehouse, concept: str, tiles: list[str]) -> dict[str, dict[str, int]]:
+    """Quarantined rows of the files of the latest vintage merged into these tiles."""
+    log = open_table(store.table_uri(concept, "merges"))
+    quarantine = open_table(store.table_uri(concept, "quarantine"))
+    if log is None or quarantine is None:
+        return {}
+    merged = pl.from_arrow(log.to_pyarrow_table(columns=["tile", "vintage", "sources"]))
+    merged = merged.filter(pl.col("tile").is_in(tiles))
+    if merged.is_empty():
+        return {}
+    latest = merged.filter(pl.col("vintage") == merged["vintage"].max())
+    files = {s for key in latest["sources"].to_list() for s in key.split(",")}
+    rows = pl.from_arrow(
+        quarantine.to_pyarrow_table(columns=["source_sha256", "criterion", "reason"])
+    )
+    rows = rows.filter(pl.col("source_sha256").is_in(list(files)))
+    counts: dict[str, dict[str, int]] = {}
+    for criterion, reason, n in rows.group_by(["criterion", "reason"]).len().iter_rows():
+        counts.setdefault(criterion, {})[reason] = n
+    return counts
 
 
 def _merged_vintages(store: Lakehouse, concept: str, tiles: list[str]) -> list[str]:

@@ -65,7 +65,16 @@ def test_single_parts_are_promoted_when_a_multi_type_is_declared():
         wkb(shapely.box(0, 0, 1, 1), shapely.MultiPolygon([shapely.box(2, 2, 3, 3)])),
         L93,
         L93,
-        promote_to_multi=True,
+        declared_type="MultiPolygon",
     )
     assert geometry_types(out.wkb) == ["MultiPolygon"]
     assert shapely.from_wkb(out.wkb[0].as_py()).area == 1.0
+
+
+def test_a_foreign_geometry_family_is_rejected_against_c01():
+    out = prepare_geometries(
+        wkb(shapely.Point(1, 1), shapely.box(0, 0, 1, 1)), L93, L93, declared_type="MultiPolygon"
+    )
+    assert out.rejections.mask.tolist() == [True, False]
+    assert out.rejections.reasons[0] == "geometry type Point where MultiPolygon is declared"
+    assert out.rejections.criteria[0] == "c01_nature"
