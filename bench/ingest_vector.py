@@ -82,7 +82,16 @@ def prepare_ours_ingest(gpkg: Path, lake: Path) -> tuple:
     from jnft.lakehouse.store import Lakehouse
     from jnft.lakehouse.vector import LayerSpec
 
-    spec = LayerSpec(columns=COLUMNS, rename={}, id_column="cleabs", identity_columns=[])
+    # As a fiche declares it: geometry type (C1) and extent (C6) are checked on every row.
+    spec = LayerSpec(
+        columns=COLUMNS,
+        rename={},
+        id_column="cleabs",
+        identity_columns=[],
+        geometry_type="MultiPolygon",
+        extent=(300_000, 6_500_000, 400_020, 6_600_020),
+        extent_tolerance=1.0,
+    )
     entry = BronzeEntry(
         "0" * 64, gpkg.name, gpkg.name, str(gpkg), V1.isoformat(), gpkg.stat().st_size, ""
     )
