@@ -4,19 +4,16 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from jnft.assets.factory import DERIVED_GROUP, gold_key, silver_key
+from jnft.assets.factory import DERIVED_GROUP, published_layer_deps
 from jnft.quality.catalog import build_catalog, validate_catalog
 from jnft.quality.fiche import Fiche
 
 
 def build_catalog_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
-    deps = [silver_key(f.id) for f in fiches]
-    deps += [gold_key(f.id) for f in fiches if f.kind == "vector" and f.is_public]
-
     @dg.asset(
         key="stac_catalog",
         group_name=DERIVED_GROUP,
-        deps=deps,
+        deps=published_layer_deps(fiches),
         description="Static STAC catalog (`catalog/`): a collection per public concept with its "
         "criteria, an item per tile and vintage; validated offline.",
         owners=["team:geodata"],

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from jnft.assets.factory import DERIVED_GROUP, gold_key, silver_key
+from jnft.assets.factory import DERIVED_GROUP, published_layer_deps
 from jnft.lakehouse.database import build_database, connect, render_sql
 from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.store import Lakehouse
@@ -28,13 +28,10 @@ def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[s
 
 
 def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
-    deps = [silver_key(f.id) for f in fiches]
-    deps += [gold_key(f.id) for f in fiches if f.kind == "vector" and f.is_public]
-
     @dg.asset(
         key="lakehouse_duckdb",
         group_name=DERIVED_GROUP,
-        deps=deps,
+        deps=published_layer_deps(fiches),
         description="`lakehouse.duckdb`: one view per concept (current rows), `<concept>_history`"
         ", `<concept>_quarantine`, the `asof(concept, ts)` macro and the views of "
         "`sql/`, over the Delta tables. Open it with `jnft sql` or plain `duckdb`.",

@@ -43,6 +43,12 @@ def gold_key(concept: str) -> dg.AssetKey:
     return dg.AssetKey(["gold", concept])
 
 
+def published_layer_deps(fiches: Sequence[Fiche]) -> list[dg.AssetKey]:
+    """Every silver layer and every public gold file: what the lakehouse-wide assets read."""
+    deps = [silver_key(f.id) for f in fiches]
+    return deps + [gold_key(f.id) for f in fiches if f.kind == "vector" and f.is_public]
+
+
 def _tiles(context: dg.AssetExecutionContext) -> list[str] | None:
     return (
         list(context.partition_keys)

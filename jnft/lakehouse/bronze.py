@@ -21,10 +21,6 @@ class BronzeEntry:
     size: int
     landed_at: str
 
-    @property
-    def vintage_date(self) -> dt.date:
-        return dt.date.fromisoformat(self.vintage)
-
 
 def parse_vintage(relative_path: str, pattern: str) -> dt.date:
     """The vintage (edition date) of a delivered file, from its path."""

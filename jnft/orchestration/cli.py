@@ -65,6 +65,7 @@ def _concepts_list(args: argparse.Namespace) -> int:
 
 
 def _concepts_characterize(args: argparse.Namespace) -> int:
+    from jnft.lakehouse.history import current
     from jnft.lakehouse.store import Lakehouse
     from jnft.paths import CONCEPTS_DIR
     from jnft.quality import characterize as ch
@@ -79,8 +80,9 @@ def _concepts_characterize(args: argparse.Namespace) -> int:
     store = Lakehouse.from_env()
     if not ch.has_data(store, fiche):
         raise FileNotFoundError(f"{fiche.id} is not materialized in {store.root} (make demo)")
-    obs = observe(store, fiche, None)
-    draft = ch.characterize(store, fiche, obs)
+    rows = current(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"))
+    obs = observe(store, fiche, None, rows=rows)  # read once, observed and characterized
+    draft = ch.characterize(fiche, rows, obs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{fiche.id}.yaml").write_text(ch.draft_yaml(draft), encoding="utf-8")

@@ -79,9 +79,9 @@ def _items(
 ) -> list[pystac.Item]:
     """One item per tile and vintage still holding current rows, in the tile's footprint."""
     items = []
-    groups = rows.group_by(["tile", "vintage"]).agg(
-        pl.len().alias("rows"), *[pl.col(c).first() for c in ("path",) if c in rows.columns]
-    )
+    # A raster index has one row per tile and vintage: its `path` is the COG.
+    extra = [pl.col("path").first()] if fiche.kind == "raster" else []
+    groups = rows.group_by(["tile", "vintage"]).agg(pl.len().alias("rows"), *extra)
     for row in groups.sort(["tile", "vintage"]).iter_rows(named=True):
         bounds = tile_bounds(row["tile"])
         lonlat = _to_lonlat(bounds)

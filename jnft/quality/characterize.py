@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 
 import polars as pl
+import pyarrow as pa
 import yaml
 
 from jnft.lakehouse.delta import open_table
-from jnft.lakehouse.history import current
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.vector import TARGET_CRS
 from jnft.quality.checks import Outcome
@@ -52,9 +52,9 @@ def _geometry_type(types: list[str], kind: str) -> str:
     return sorted(multi or names)[0] if names else "Unknown"
 
 
-def characterize(store: Lakehouse, fiche: Fiche, obs: Observation) -> dict:
-    """The observable fields of the fiche's criteria, as the data shows them."""
-    rows = current(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"))
+def characterize(fiche: Fiche, rows: pa.Table, obs: Observation) -> dict:
+    """The observable fields of the fiche's criteria, as the current rows and their observation
+    show them."""
     frame = pl.from_arrow(rows)
     attributes = [c for c in frame.columns if c not in SYSTEM_COLUMNS]
     complete = [c for c in attributes if frame[c].null_count() == 0]

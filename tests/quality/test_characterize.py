@@ -1,5 +1,6 @@
 import pytest
 
+from jnft.lakehouse.history import current
 from jnft.paths import CONCEPTS_DIR
 from jnft.quality.characterize import characterize, draft_yaml, markdown
 from jnft.quality.checks import evaluate
@@ -14,8 +15,10 @@ def test_characterization_reproduces_the_observable_fields_of_the_fiche(
 ):
     fiche = load_fiche(CONCEPTS_DIR / f"{concept}.yaml")
     store = lake(small_sources, tmp_path, fiche)
-    obs = observe(store, fiche, None)
-    draft = characterize(store, fiche, obs)["criteria"]
+    rows = current(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"))
+    obs = observe(store, fiche, None, rows=rows)
+    characterized = characterize(fiche, rows, obs)
+    draft = characterized["criteria"]
     declared = fiche.criteria
     assert draft["c01_nature"]["geometry_type"] == declared.c01_nature.geometry_type
     assert set(draft["c01_nature"]["attributes"]) == set(declared.c01_nature.attributes)
@@ -34,6 +37,6 @@ def test_characterization_reproduces_the_observable_fields_of_the_fiche(
         seen_low, seen_high = draft["c09_quality"]["ranges"][column]
         assert low <= seen_low <= seen_high <= high
     assert draft["c10_standard"]["format"] == fiche.source.format
-    text = markdown(fiche, characterize(store, fiche, obs), evaluate(fiche, obs))
+    text = markdown(fiche, characterized, evaluate(fiche, obs))
     assert text.count("✅") == 10
-    assert draft_yaml(characterize(store, fiche, obs)).startswith("# Observed fields")
+    assert draft_yaml(characterized).startswith("# Observed fields")
