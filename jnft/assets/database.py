@@ -16,12 +16,22 @@ def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[s
     """Placeholders of the per-concept SQL templates, for concepts that have data."""
     subs = []
     for fiche in fiches:
+        if fiche.kind == "timeseries":
+            if open_table(store.table_uri(fiche.id, "observations")) is None:
+                continue
+            tables = {
+                t: store.table_uri(fiche.id, t) for t in ("observations", "stations", "quarantine")
+            }
+            subs.append({"kind": "timeseries", "concept": fiche.id, **tables})
+            if fiche.is_public:
+                subs.append({"kind": "public", "concept": fiche.id, **tables})
+            continue
         if open_table(store.table_uri(fiche.id, "versions")) is None:
             continue
         tables = {t: store.table_uri(fiche.id, t) for t in ("versions", "closures", "quarantine")}
         subs.append({"kind": "vector", "concept": fiche.id, **tables})
-        if fiche.kind == "raster":
-            subs.append({"kind": "raster", "concept": fiche.id, **tables})
+        if fiche.kind != "vector":
+            subs.append({"kind": fiche.kind, "concept": fiche.id, **tables})
         if fiche.is_public:
             subs.append({"kind": "public", "concept": fiche.id, **tables})
     return subs

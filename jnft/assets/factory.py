@@ -2,6 +2,8 @@
 a silver layer per concept (tile-partitioned where the fiche says so), a gold GeoParquet
 snapshot per public vector concept."""
 
+import logging
+import re
 import warnings
 from collections.abc import Sequence
 
@@ -9,14 +11,17 @@ import dagster as dg
 
 from jnft.assets.checks import criteria_check_results, criteria_check_specs
 from jnft.assets.metadata import ingest_metadata, layer_metadata
+from jnft.assets.series import build_series_asset
 from jnft.lakehouse import preview
 from jnft.lakehouse.bronze import land_files, read_manifest
 from jnft.lakehouse.geoparquet import write_geoparquet
 from jnft.lakehouse.history import current
 from jnft.lakehouse.ingest import (
     IngestReport,
+    PointCloudSource,
     RasterSource,
     VectorSource,
+    ingest_pointcloud,
     ingest_raster,
     ingest_vector,
 )
@@ -26,6 +31,7 @@ from jnft.lakehouse.vector import TARGET_CRS, LayerSpec
 from jnft.quality.fiche import Fiche
 from jnft.quality.observe import observe
 
+LOG = logging.getLogger(__name__)
 SOURCES_GROUP = "sources"
 LAYERS_GROUP = "territory_layers"
 DERIVED_GROUP = "derived"
@@ -57,9 +63,30 @@ def _tiles(context: dg.AssetExecutionContext) -> list[str] | None:
     )
 
 
-def _ingest(store: Lakehouse, fiche: Fiche, tiles: list[str] | None, run_id: str) -> IngestReport:
+def _ingest(
+    store: Lakehouse,
+    fiche: Fiche,
+    tiles: list[str] | None,
+    run_id: str,
+    log: logging.Logger | None = None,
+) -> IngestReport:
     """Every landed vintage of the fiche's source, merged for the tiles."""
     entries = read_manifest(store, fiche.source.name)
+    if fiche.pointcloud is not None:
+        p = fiche.pointcloud
+        source = PointCloudSource(fiche.source.crs, p.resolution, p.pipelines(), p.chunk_points)
+        return ingest_pointcloud(
+            store,
+            fiche.id,
+            source,
+            entries,
+            tiles=tiles,
+            run_id=run_id,
+            extent=fiche.criteria.c06_extent.bbox,
+            on_tile=lambda tile, done, total: (log or LOG).info(
+                f"{fiche.id}: tile {tile} rasterized ({done}/{total})"
+            ),
+        )
     if fiche.vector is not None:
         v = fiche.vector
         precision = fiche.criteria.c08_precision
@@ -73,7 +100,9 @@ def _ingest(store: Lakehouse, fiche: Fiche, tiles: list[str] | None, run_id: str
             extent=fiche.criteria.c06_extent.bbox,
             extent_tolerance=max(precision.resolution_m or 0, precision.positional_accuracy_m or 0),
         )
-        source = VectorSource(fiche.source.format, fiche.source.layer, fiche.source.crs, spec)
+        source = VectorSource(
+            fiche.source.format, fiche.source.layer, fiche.source.crs, spec, fiche.source.encoding
+        )
         return ingest_vector(store, fiche.id, source, entries, tiles=tiles, run_id=run_id)
     assert fiche.raster is not None
     r = fiche.raster
@@ -84,7 +113,7 @@ def _ingest(store: Lakehouse, fiche: Fiche, tiles: list[str] | None, run_id: str
 def _preview(store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:
     if summary.current is None or summary.rows == 0:
         return None
-    if fiche.kind == "raster":
+    if fiche.kind != "vector":
         paths = [str(store.root / p) for p in summary.current["path"].to_pylist()]
         return preview.raster_preview(paths, fiche.title)
     return preview.vector_preview(summary.wkb, fiche.title)
@@ -93,6 +122,12 @@ def _preview(store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | N
 def build_source_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
     """Land the files of a source (shared by several concepts) in bronze, content-addressed."""
     source = fiches[0].source
+    # Gaugings for rating curves travel with the series they calibrate.
+    patterns = [source.pattern] + [
+        f.timeseries.rating_curve.gaugings
+        for f in fiches
+        if f.timeseries is not None and f.timeseries.rating_curve is not None
+    ]
 
     @dg.asset(
         key=bronze_key(source.name),
@@ -102,19 +137,25 @@ def build_source_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
         + ", ".join(f.id for f in fiches)
         + ".",
         owners=sorted({o for f in fiches for o in f.owners}),
-        tags={"producer": source.producer.lower().replace(" ", "_"), "layer": "bronze"},
+        tags={
+            "producer": re.sub(r"[^a-z0-9_.-]+", "_", source.producer.lower()).strip("_"),
+            "layer": "bronze",
+        },
         kinds={"file"},
         required_resource_keys={"lakehouse"},
     )
     def _land(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         lakehouse = context.resources.lakehouse
-        entries, new = land_files(
-            lakehouse.store(),
-            source.name,
-            lakehouse.sources_dir,
-            source.pattern,
-            source.vintage_pattern,
-        )
+        new = []
+        for pattern in patterns:
+            entries, landed = land_files(
+                lakehouse.store(),
+                source.name,
+                lakehouse.sources_dir,
+                pattern,
+                source.vintage_pattern,
+            )
+            new += landed
         return dg.MaterializeResult(
             metadata={
                 "files": len(entries),
@@ -146,7 +187,7 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
         description=f"**{fiche.title}** — {fiche.description}",
         owners=fiche.owners,
         tags={"role": fiche.role, "theme": fiche.theme, "layer": "silver"},
-        kinds={"delta", "raster" if fiche.kind == "raster" else "vector"},
+        kinds={"delta", fiche.kind},
         partitions_def=tiles if fiche.tiled else None,
         required_resource_keys={"lakehouse"},
         metadata={"concept": fiche.id, "role": fiche.role, "kind": fiche.kind},
@@ -157,7 +198,7 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
     def _layer(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         store = context.resources.lakehouse.store()
         scope = _tiles(context)
-        report = _ingest(store, fiche, scope, context.run.run_id)
+        report = _ingest(store, fiche, scope, context.run.run_id, context.log)
         summary = summarize(store, fiche.id, scope)
         image = _preview(store, fiche, summary)
         uri = store.table_uri(fiche.id, "versions")
@@ -214,6 +255,11 @@ def build_concept_assets(
     assets = [build_source_asset(group) for group in by_source.values()]
     with warnings.catch_warnings():  # checks per tile partition are a preview feature
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        assets += [build_layer_asset(f, tiles) for f in fiches]
+        assets += [
+            build_series_asset(f, [bronze_key(f.source.name)], silver_key(f.id))
+            if f.kind == "timeseries"
+            else build_layer_asset(f, tiles)
+            for f in fiches
+        ]
     assets += [build_gold_asset(f) for f in fiches if f.kind == "vector" and f.is_public]
     return assets

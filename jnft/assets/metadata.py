@@ -46,4 +46,6 @@ def ingest_metadata(report: IngestReport) -> dict:
         "closed": totals["closed"],
         "quarantined": report.quarantined,
         "repaired_geometries": report.repaired,
+        "rejected_files": dg.MetadataValue.json(report.rejected_files),
+        "incomplete_vintages": dg.MetadataValue.json(report.incomplete_vintages),
     }

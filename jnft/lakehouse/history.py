@@ -182,7 +182,9 @@ def _has_duplicates(ids: pl.Series) -> bool:
     return ids.hash(seed=2154).n_unique() < len(ids) and ids.n_unique() < len(ids)
 
 
-def _diff(incoming: pl.DataFrame, current: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, dict]:
+def _diff(
+    incoming: pl.DataFrame, current: pl.DataFrame, close_removed: bool = True
+) -> tuple[pl.Series, pl.DataFrame, dict]:
     """Row numbers of `incoming` to insert, versions to close, and the counts of each kind."""
     if current.is_empty():  # a first load: everything is new, nothing to join
         rows = pl.Series("row", range(incoming.height), dtype=pl.UInt32)
@@ -206,7 +208,7 @@ def _diff(incoming: pl.DataFrame, current: pl.DataFrame) -> tuple[pl.Series, pl.
         joined = _match_strings(incoming, current)
     joined = joined.with_columns(
         is_new=pl.col("crow").is_null(),
-        is_removed=pl.col("row").is_null(),
+        is_removed=pl.col("row").is_null() & pl.lit(close_removed),
         is_changed=pl.col("row").is_not_null()
         & pl.col("crow").is_not_null()
         & (pl.col("row_hash") != pl.col("row_hash_current")),
@@ -232,11 +234,14 @@ def merge_vintage(
     *,
     tiles: list[str] | None = None,
     run_id: str = "",
+    complete: bool = True,
 ) -> MergeResult:
     """Merge a full snapshot of the layer over `tiles` (default: its tiles and the table's).
 
     Unchanged rows stay; changed rows get their version closed and a new one opened; rows absent
     from the snapshot are closed; new rows are inserted. A re-run of the same vintage is a no-op.
+    An incomplete snapshot (a file of the delivery quarantined) closes nothing for absence:
+    the features of the missing file are unknown, not removed.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in rows.column_names]
     if missing:
@@ -274,7 +279,7 @@ def merge_vintage(
 
     valid_from = vintage_timestamp(vintage)
     current = current_state(versions_uri, closures_uri, tiles)
-    to_insert, to_close, counts = _diff(incoming, current)
+    to_insert, to_close, counts = _diff(incoming, current, close_removed=complete)
     same_vintage = to_close.filter(pl.col("valid_from") == valid_from)
     if len(same_vintage):
         raise VintageOrderError(

@@ -4,13 +4,17 @@ history for the requested tiles; rejected rows to quarantine; every merge logged
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import rasterio
 import shapely
 from deltalake import DeltaTable, write_deltalake
 
@@ -18,12 +22,21 @@ from jnft.lakehouse import raster
 from jnft.lakehouse.bronze import BronzeEntry
 from jnft.lakehouse.delta import ensure_table
 from jnft.lakehouse.history import MergeResult, current_state, merge_vintage
-from jnft.lakehouse.quarantine import QUARANTINE_SCHEMA, write_quarantine
+from jnft.lakehouse.pipelines import RasterPipeline, TileProducts, rasterize_tile
+from jnft.lakehouse.pointcloud import GridWindow, PointCloudError
+from jnft.lakehouse.pointcloud import read_info as read_pointcloud_info
+from jnft.lakehouse.quarantine import (
+    QUARANTINE_SCHEMA,
+    SourceFileError,
+    file_rejection,
+    write_quarantine,
+)
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.tiles import tiles_covering
 from jnft.lakehouse.vector import (
     BBOX_COLUMNS,
     LayerSpec,
+    PreparedLayer,
     prepare_layer,
     read_vector,
 )
@@ -49,6 +62,7 @@ class VectorSource:
     layer: str | None
     fallback_crs: str | None
     spec: LayerSpec
+    encoding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,14 @@ class RasterSource:
     dtype: str
 
 
+@dataclass(frozen=True)
+class PointCloudSource:
+    fallback_crs: str | None
+    resolution: float
+    products: dict[str, RasterPipeline]  # name -> pipeline, the first is the index's `path`
+    chunk_points: int
+
+
 @dataclass
 class IngestReport:
     concept: str
@@ -67,6 +89,8 @@ class IngestReport:
     skipped_vintages: list[str] = field(default_factory=list)
     quarantined: int = 0
     repaired: int = 0
+    rejected_files: list[str] = field(default_factory=list)  # "file: reason"
+    incomplete_vintages: list[str] = field(default_factory=list)
 
     def totals(self) -> dict[str, int]:
         return {
@@ -179,8 +203,14 @@ INDEX_SCHEMA = pa.schema(
 )
 
 
+@dataclass
+class VintageRows:
+    rows: pa.Table
+    complete: bool = True  # False when a file of the vintage was quarantined
+
+
 # Builds the rows of one vintage from its files, for the tiles `wanted` accepts.
-RowsOf = Callable[[list[BronzeEntry], Callable[[str], bool], IngestReport], pa.Table]
+RowsOf = Callable[[list[BronzeEntry], Callable[[str], bool], IngestReport], VintageRows]
 
 
 def _merge_vintages(
@@ -204,7 +234,10 @@ def _merge_vintages(
         if tiles is not None and not any(wanted(t) for t in tiles):
             report.skipped_vintages.append(vintage.isoformat())
             continue
-        rows = rows_of(files, wanted, report)
+        built = rows_of(files, wanted, report)
+        rows = built.rows
+        if not built.complete:
+            report.incomplete_vintages.append(vintage.isoformat())
         scope = (
             tiles
             if tiles is not None
@@ -224,10 +257,41 @@ def _merge_vintages(
             vintage,
             tiles=pending,
             run_id=run_id,
+            complete=built.complete,
         )
         _log_merge(store, concept, result, key, run_id)
         report.merges.append(result)
     return report
+
+
+T = TypeVar("T")
+
+
+def readable_files(
+    store: Lakehouse,
+    concept: str,
+    files: list[BronzeEntry],
+    read: Callable[[BronzeEntry], T],
+    report: IngestReport,
+) -> list[tuple[BronzeEntry, T]]:
+    """`read` each file; a file that cannot be used lands in quarantine with its reason and
+    the others go on. Quarantine rows of the files read are for the caller to write."""
+    done, rejected = [], []
+    for entry in files:
+        try:
+            done.append((entry, read(entry)))
+        except SourceFileError as error:
+            reason = str(error).replace(entry.bronze_path, entry.relative_path)
+            rejected.append(file_rejection(entry.sha256, entry.relative_path, reason))
+            report.rejected_files.append(reason)
+    if rejected:
+        write_quarantine(
+            store.table_uri(concept, "quarantine"),
+            pa.concat_tables(rejected),
+            [t["source_sha256"][0].as_py() for t in rejected],
+        )
+        report.quarantined += len(rejected)
+    return done
 
 
 def ingest_vector(
@@ -241,32 +305,74 @@ def ingest_vector(
 ) -> IngestReport:
     """Merge every landed vintage not yet merged for the tiles (all tiles when None)."""
 
-    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> pa.Table:
-        prepared = [
-            prepare_layer(
-                read_vector(
-                    Path(e.bronze_path),
-                    source.format,
-                    layer=source.layer,
-                    columns=list(source.spec.columns),
-                    fallback_crs=source.fallback_crs,
-                ),
-                source.spec,
-                source_path=Path(e.original_name),
-                source_sha256=e.sha256,
-            )
-            for e in files
-        ]
-        write_quarantine(
-            store.table_uri(concept, "quarantine"),
-            pa.concat_tables([p.quarantine for p in prepared]),
-            [e.sha256 for e in files],
+    def read(entry: BronzeEntry) -> PreparedLayer:
+        raw = read_vector(
+            Path(entry.bronze_path),
+            source.format,
+            layer=source.layer,
+            columns=list(source.spec.columns),
+            fallback_crs=source.fallback_crs,
+            encoding=source.encoding,
         )
+        return prepare_layer(
+            raw, source.spec, source_path=Path(entry.original_name), source_sha256=entry.sha256
+        )
+
+    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
+        readable = readable_files(store, concept, files, read, report)
+        prepared = [layer for _, layer in readable]
+        if prepared:
+            write_quarantine(
+                store.table_uri(concept, "quarantine"),
+                pa.concat_tables([p.quarantine for p in prepared]),
+                [e.sha256 for e, _ in readable],
+            )
         report.quarantined += sum(p.quarantine.num_rows for p in prepared)
         report.repaired += sum(p.repaired for p in prepared)
-        return pa.concat_tables([p.rows for p in prepared], promote_options="permissive")
+        rows = (
+            pa.concat_tables([p.rows for p in prepared], promote_options="permissive")
+            if prepared
+            else pa.table(
+                {
+                    "feature_id": pa.array([], pa.string()),
+                    "row_hash": pa.array([], pa.int64()),
+                    "tile": pa.array([], pa.string()),
+                }
+            )
+        )
+        return VintageRows(rows, complete=len(prepared) == len(files))
 
     return _merge_vintages(store, concept, entries, tiles, run_id, rows_of)
+
+
+def _union(bounds: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+    return (
+        min(b[0] for b in bounds),
+        min(b[1] for b in bounds),
+        max(b[2] for b in bounds),
+        max(b[3] for b in bounds),
+    )
+
+
+def _unchanged_hashes(store: Lakehouse, concept: str) -> dict[str, int]:
+    """row_hash of each tile's current index row: a tile whose content hash is unchanged keeps
+    its COG files."""
+    current = current_state(
+        store.table_uri(concept, "versions"), store.table_uri(concept, "closures"), None
+    )
+    if current.is_empty():
+        return {}
+    return dict(zip(current["tile"].to_list(), current["row_hash"].to_list(), strict=True))
+
+
+def _single_crs(readable: list[tuple[BronzeEntry, tuple]], concept: str) -> str | None:
+    crs = {info[0] for _, info in readable}
+    if len(crs) > 1:
+        raise ValueError(
+            f"vintage {readable[0][0].vintage} of {concept} mixes CRS {sorted(crs)}: "
+            "deliver one CRS per vintage"
+        )
+    return next(iter(crs), None)
 
 
 def ingest_raster(
@@ -280,28 +386,19 @@ def ingest_raster(
 ) -> IngestReport:
     """Mosaic each landed vintage onto the tile grid as COGs and merge the tile index."""
 
-    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> pa.Table:
-        paths = [Path(e.bronze_path) for e in files]
-        crs = {raster.source_crs(p, source.fallback_crs) for p in paths}
-        if len(crs) != 1:
-            raise ValueError(f"vintage {files[0].vintage} of {concept} mixes CRS {sorted(crs)}")
-        bounds = {p: raster.file_bounds(p) for p in paths}
-        union = (
-            min(b[0] for b in bounds.values()),
-            min(b[1] for b in bounds.values()),
-            max(b[2] for b in bounds.values()),
-            max(b[3] for b in bounds.values()),
+    def read(entry: BronzeEntry) -> tuple[str, tuple[float, float, float, float]]:
+        return raster.inspect_source(
+            Path(entry.bronze_path), source.fallback_crs, source.resolution
         )
-        current = current_state(
-            store.table_uri(concept, "versions"), store.table_uri(concept, "closures"), None
-        )
-        unchanged = (
-            {}
-            if current.is_empty()
-            else dict(zip(current["tile"].to_list(), current["row_hash"].to_list(), strict=True))
-        )
+
+    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
+        readable = readable_files(store, concept, files, read, report)
+        crs = _single_crs(readable, concept)
+        bounds = {Path(e.bronze_path): info[1] for e, info in readable}
+        unchanged = _unchanged_hashes(store, concept)
         rows = []
-        for tile in filter(wanted, tiles_covering(union)):
+        covered = tiles_covering(_union(list(bounds.values()))) if bounds else []
+        for tile in filter(wanted, covered):
             grid = raster.tile_grid_bounds(tile, source.resolution)
             overlapping = [p for p, b in bounds.items() if raster.overlaps(b, grid)]
             if not overlapping:
@@ -315,12 +412,141 @@ def ingest_raster(
             )
             path = store.cog_path(concept, tile, files[0].vintage)
             info = raster.describe(
-                array, transform, tile=tile, path=path, crs=next(iter(crs)), nodata=source.nodata
+                array, transform, tile=tile, path=path, crs=crs, nodata=source.nodata
             )
             row = _raster_index_rows(info, store.root, _sources_key(files))
             if unchanged.get(tile) != row["row_hash"]:  # an unchanged tile keeps its COG
-                raster.write_cog(array, transform, next(iter(crs)), source.nodata, path)
+                raster.write_cog(array, transform, crs, source.nodata, path)
             rows.append(row)
-        return pa.Table.from_pylist(rows, schema=INDEX_SCHEMA)
+        return VintageRows(
+            pa.Table.from_pylist(rows, schema=INDEX_SCHEMA), complete=len(readable) == len(files)
+        )
 
     return _merge_vintages(store, concept, entries, tiles, run_id, rows_of)
+
+
+POINTCLOUD_SCHEMA = pa.schema(
+    [
+        *INDEX_SCHEMA,
+        ("point_count", pa.int64()),
+        ("density", pa.float64()),  # points per m² over the area the files cover in the tile
+        ("class_histogram", pa.string()),  # JSON {ASPRS class: points}
+        ("zmin", pa.float64()),
+        ("zmax", pa.float64()),
+        ("products", pa.string()),  # JSON {product: COG path}
+        ("las_files", pa.int32()),
+    ]
+)
+
+
+def ingest_pointcloud(
+    store: Lakehouse,
+    concept: str,
+    source: PointCloudSource,
+    entries: list[BronzeEntry],
+    *,
+    tiles: list[str] | None,
+    run_id: str,
+    extent: tuple[float, float, float, float] | None = None,
+    on_tile: Callable[[str, int, int], None] | None = None,
+) -> IngestReport:
+    """Rasterize each landed vintage's point clouds into product COGs (DTM, DSM…) per tile,
+    streamed, and merge the per-tile index. Files whose header lies outside the declared
+    `extent`, or that fail to decode, are quarantined; `on_tile(tile, done, total)` reports
+    progress."""
+
+    def read(entry: BronzeEntry) -> tuple[str, tuple[float, float, float, float]]:
+        info = read_pointcloud_info(Path(entry.bronze_path), source.fallback_crs)
+        if extent is not None and not raster.overlaps(info.bounds, extent):
+            raise PointCloudError(
+                f"{entry.bronze_path}: points {info.bounds} lie outside the territory {extent}"
+                + (" (degrees: wrong CRS?)" if max(map(abs, info.bounds)) <= 360 else "")
+            )
+        return info.crs, info.bounds
+
+    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
+        readable = readable_files(store, concept, files, read, report)
+        crs = _single_crs(readable, concept)
+        bounds = {Path(e.bronze_path): info[1] for e, info in readable}
+        by_path = {Path(e.bronze_path): e for e, _ in readable}
+        unchanged = _unchanged_hashes(store, concept)
+        nodata = {name: p.writer.nodata for name, p in source.products.items()}
+        covered = tiles_covering(_union(list(bounds.values()))) if bounds else []
+        todo = [t for t in covered if wanted(t)]
+        rows, complete = [], len(readable) == len(files)
+        for done, tile in enumerate(todo):
+            window = raster.data_window(list(bounds.values()), tile, source.resolution)
+            if window is None:
+                continue
+            grid = GridWindow.from_bounds(window, source.resolution)
+            products = rasterize_tile(
+                list(bounds.items()), source.products, grid, source.chunk_points
+            )
+            for path, reason in products.failures:
+                entry = by_path[path]
+                reason = reason.replace(entry.bronze_path, entry.relative_path)
+                write_quarantine(
+                    store.table_uri(concept, "quarantine"),
+                    file_rejection(entry.sha256, entry.relative_path, reason),
+                    [entry.sha256],
+                )
+                report.rejected_files.append(reason)
+                report.quarantined += 1
+                complete = False
+            if products.stats.point_count == 0:
+                continue
+            rows.append(
+                _pointcloud_index_row(
+                    store, concept, tile, files, grid, crs, products, nodata, unchanged
+                )
+            )
+            if on_tile is not None:
+                on_tile(tile, done + 1, len(todo))
+        return VintageRows(pa.Table.from_pylist(rows, schema=POINTCLOUD_SCHEMA), complete)
+
+    return _merge_vintages(store, concept, entries, tiles, run_id, rows_of)
+
+
+def _pointcloud_index_row(
+    store: Lakehouse,
+    concept: str,
+    tile: str,
+    files: list[BronzeEntry],
+    grid: GridWindow,
+    crs: str,
+    products: TileProducts,
+    source_nodata: dict[str, float],
+    unchanged: dict[str, int],
+) -> dict:
+    """Write the tile's product COGs (unless unchanged) and describe them for the index."""
+    vintage = files[0].vintage
+    transform = rasterio.Affine(grid.resolution, 0, grid.x0, 0, -grid.resolution, grid.y1)
+    paths, digest = {}, hashlib.sha256()
+    infos = {}
+    for name, array in products.arrays.items():
+        nodata = source_nodata[name]
+        path = store.cog_path(concept, tile, f"{vintage}_{name}")
+        infos[name] = raster.describe(
+            array, transform, tile=tile, path=path, crs=crs, nodata=nodata
+        )
+        paths[name] = path.relative_to(store.root).as_posix()
+        digest.update(infos[name].content_sha256.encode())
+    primary = infos[next(iter(infos))]
+    row = _raster_index_rows(primary, store.root, _sources_key(files))
+    row["row_hash"] = int.from_bytes(digest.digest()[:8], "big", signed=True)
+    if unchanged.get(tile) != row["row_hash"]:
+        for name, array in products.arrays.items():
+            raster.write_cog(array, transform, crs, infos[name].nodata, infos[name].path)
+    stats = products.stats
+    area = (grid.cols * grid.resolution) * (grid.rows * grid.resolution)
+    histogram = {str(c): int(n) for c, n in enumerate(stats.histogram) if n}
+    return {
+        **row,
+        "point_count": stats.point_count,
+        "density": stats.point_count / area,
+        "class_histogram": json.dumps(histogram),
+        "zmin": stats.zmin,
+        "zmax": stats.zmax,
+        "products": json.dumps(paths),
+        "las_files": len(stats.files),
+    }

@@ -86,3 +86,21 @@ def raster_preview(paths: list[str], title: str, max_pixels: int = 600) -> bytes
         ax.set_xlim(min(b.left for _, b in images), max(b.right for _, b in images))
         ax.set_ylim(min(b.bottom for _, b in images), max(b.top for _, b in images))
     return _png(fig)
+
+
+def series_preview(frame, title: str, last_days: int = 60) -> bytes:
+    """The last `last_days` of each (station, variable) of a long series frame."""
+    fig, ax = plt.subplots(figsize=(6, 3.0), dpi=80)
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelsize=6)
+    end = frame["time"].max()
+    recent = frame.filter(frame["time"] >= end - np.timedelta64(last_days, "D"))
+    for (station, variable), part in recent.sort("time").group_by(
+        ["station", "variable"], maintain_order=True
+    ):
+        unit = part["unit"][0]
+        ax.plot(part["time"].to_numpy(), part["value"].to_numpy(), lw=0.8,
+                label=f"{station} {variable} ({unit})")  # fmt: skip
+    ax.legend(fontsize=6)
+    fig.autofmt_xdate()
+    return _png(fig)

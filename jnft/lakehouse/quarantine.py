@@ -1,5 +1,6 @@
-"""Rows that cannot be kept: their reasons while a layer is prepared, and the quarantine table
-where they land with the source record, so that nothing is silently dropped."""
+"""Rows and files that cannot be kept: their reasons while a layer is prepared, and the
+quarantine table where they land with the source record, so that nothing is silently dropped.
+A whole file that cannot be read lands there as one row naming the file and the problem."""
 
 from __future__ import annotations
 
@@ -20,8 +21,32 @@ QUARANTINE_SCHEMA = pa.schema(
         ("criterion", pa.string()),  # the criterion the row fails: c01_nature, c06_extent...
         ("record", pa.string()),
         ("geometry", pa.binary()),
+        ("level", pa.string()),  # "row", or "file" for a whole file that could not be read
     ]
 )
+
+
+class SourceFileError(ValueError):
+    """A delivered file that cannot be used at all, with the file and the problem."""
+
+
+def file_rejection(
+    source_sha256: str, source_name: str, reason: str, criterion: str = "c10_standard"
+) -> pa.Table:
+    """The quarantine row of a whole file that could not be read (no feature id, no geometry)."""
+    return pa.table(
+        {
+            "source_sha256": [source_sha256],
+            "source_name": [source_name],
+            "feature_id": [None],
+            "reason": [reason],
+            "criterion": [criterion],
+            "record": [json.dumps({"file": source_name}, ensure_ascii=False)],
+            "geometry": [None],
+            "level": ["file"],
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
 
 
 class Rejections:
@@ -69,6 +94,7 @@ def quarantine_rows(
                 [json.dumps(r, default=str, ensure_ascii=False) for r in records], pa.string()
             ),
             "geometry": table.column("geometry").take(bad).cast(pa.binary()),
+            "level": pa.repeat(pa.scalar("row", pa.string()), len(bad)),
         },
         schema=QUARANTINE_SCHEMA,
     )

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+import rasterio.errors
 import rasterio.merge
 import rasterio.shutil
 from rasterio.io import MemoryFile
 
 from jnft.lakehouse.geometry import crs_of
+from jnft.lakehouse.quarantine import SourceFileError
 from jnft.lakehouse.tiles import tile_bounds
 
 COG_OPTIONS = {
@@ -57,8 +59,24 @@ def source_crs(path: Path, fallback: str | None) -> str:
         if src.crs is not None:
             return src.crs.to_string()
     if fallback is None:
-        raise ValueError(f"{path}: the raster has no CRS and the fiche declares none")
+        raise SourceFileError(f"{path}: the raster has no CRS and the fiche declares none")
     return crs_of(fallback).to_string()
+
+
+def inspect_source(
+    path: Path, fallback_crs: str | None, resolution: float
+) -> tuple[str, tuple[float, float, float, float]]:
+    """(CRS, bounds) of a source raster after reading every block, so that a corrupt or
+    truncated file is caught before it reaches a mosaic; errors name the file."""
+    try:
+        with rasterio.open(path) as src:
+            _check_alignment(src, resolution)
+            for _, window in src.block_windows(1):
+                src.read(1, window=window)
+            bounds = tuple(src.bounds)
+    except rasterio.errors.RasterioError as error:
+        raise SourceFileError(f"{path}: not a readable raster ({error})") from error
+    return source_crs(path, fallback_crs), bounds
 
 
 def tile_grid_bounds(tile: str, resolution: float) -> tuple[float, float, float, float]:
@@ -70,12 +88,14 @@ def tile_grid_bounds(tile: str, resolution: float) -> tuple[float, float, float,
 
 def _check_alignment(src: rasterio.DatasetReader, resolution: float) -> None:
     if not (np.isclose(abs(src.res[0]), resolution) and np.isclose(abs(src.res[1]), resolution)):
-        raise ValueError(f"{src.name}: resolution {src.res} differs from the declared {resolution}")
+        raise SourceFileError(
+            f"{src.name}: resolution {src.res} differs from the declared {resolution}"
+        )
     # Centre registration: the first cell centre must sit on a multiple of the resolution.
     for origin in (src.transform.c + resolution / 2, src.transform.f - resolution / 2):
         offset = origin / resolution - round(origin / resolution)
         if abs(offset) > 1e-6:
-            raise ValueError(
+            raise SourceFileError(
                 f"{src.name}: cell centres are not on multiples of {resolution} m "
                 f"(origin {src.transform.c}, {src.transform.f}); resample the source first"
             )
@@ -218,11 +238,6 @@ def describe(
         *stats,
         digest.hexdigest(),
     )
-
-
-def file_bounds(path: Path) -> tuple[float, float, float, float]:
-    with rasterio.open(path) as src:
-        return tuple(src.bounds)
 
 
 def overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:

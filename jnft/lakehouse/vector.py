@@ -1,9 +1,11 @@
-"""Vector sources to lakehouse rows: read (GPKG, Shapefile, GeoJSON, INSEE grid CSV), map
-columns, prepare geometries, derive ids, bbox, tile and row hash; split off quarantined rows."""
+"""Vector sources to lakehouse rows: read (GPKG, Shapefile, GeoJSON, INSEE grid CSV, zipped or
+not), map columns, prepare geometries, derive ids, bbox, tile and row hash; split off
+quarantined rows."""
 
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,12 +15,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyogrio
+import pyogrio.errors
 import pyproj
 import shapely
 
 from jnft.lakehouse.geometry import crs_of, prepare_geometries
 from jnft.lakehouse.hashing import hash_columns, row_hash, to_hex
-from jnft.lakehouse.quarantine import quarantine_rows
+from jnft.lakehouse.quarantine import SourceFileError, quarantine_rows
 from jnft.lakehouse.tiles import tile_array
 
 TARGET_CRS = "EPSG:2154"
@@ -67,25 +70,68 @@ class PreparedLayer:
 
 
 def read_vector(
-    path: Path, fmt: str, *, layer: str | None, columns: list[str], fallback_crs: str | None
+    path: Path,
+    fmt: str,
+    *,
+    layer: str | None,
+    columns: list[str],
+    fallback_crs: str | None,
+    encoding: str | None = None,
 ) -> RawLayer:
-    """Read a vector file; the file's CRS wins over the fiche's; a CRS in neither is an error."""
+    """Read a vector file (or the layer of a zip archive); the file's CRS wins over the
+    fiche's; a CRS in neither is an error. `encoding` is for DBF files without a `.cpg`."""
     if fmt == "INSEE-GRID-CSV":
         return _read_insee_grid(path, columns)
-    meta, table = pyogrio.read_arrow(path, layer=layer, columns=columns)
+    dataset = archive_member(path, fmt, layer) if zipfile.is_zipfile(path) else str(path)
+    try:
+        meta, table = pyogrio.read_arrow(
+            dataset, layer=layer if fmt == "GPKG" else None, columns=columns, encoding=encoding
+        )
+    except UnicodeDecodeError as error:
+        raise SourceFileError(
+            f"{path}: text attributes are not UTF-8 and no encoding is declared "
+            f"({error.reason} at byte {error.start}); set source.encoding in the fiche "
+            "(e.g. cp1252 or latin-1) or deliver the .cpg file"
+        ) from error
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:
+        raise SourceFileError(f"{path}: not a readable {fmt} file ({error})") from error
     geometry_name = meta.get("geometry_name") or "wkb_geometry"
     if geometry_name not in table.column_names:
-        raise ValueError(f"{path}: layer {layer!r} has no geometry column")
+        raise SourceFileError(f"{path}: layer {layer!r} has no geometry column")
     table = table.rename_columns(
         ["geometry" if c == geometry_name else c for c in table.column_names]
     )
     declared = meta.get("crs") or fallback_crs
     if declared is None:
-        raise ValueError(f"{path}: the file has no CRS and the fiche declares none")
+        raise SourceFileError(f"{path}: the file has no CRS and the fiche declares none")
     missing = sorted(set(columns) - set(table.column_names))
     if missing:
-        raise ValueError(f"{path}: layer {layer!r} lacks the columns {missing}")
+        raise SourceFileError(f"{path}: layer {layer!r} lacks the columns {missing}")
     return RawLayer(table, crs_of(declared))
+
+
+_EXTENSIONS = {"GPKG": (".gpkg",), "ESRI Shapefile": (".shp",), "GeoJSON": (".geojson", ".json")}
+
+
+def archive_member(path: Path, fmt: str, layer: str | None) -> str:
+    """The GDAL path of the dataset inside a zip archive, refusing unsafe member names."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    unsafe = [n for n in names if n.startswith(("/", "\\")) or ".." in Path(n).parts]
+    if unsafe:
+        raise SourceFileError(
+            f"{path}: archive members escape the archive folder (e.g. {unsafe[0]!r}); refused"
+        )
+    candidates = [n for n in names if n.lower().endswith(_EXTENSIONS.get(fmt, ()))]
+    if layer is not None and fmt != "GPKG":
+        candidates = [n for n in candidates if Path(n).stem == layer]
+    if len(candidates) != 1:
+        raise SourceFileError(
+            f"{path}: expected one {fmt} dataset"
+            + (f" named {layer!r}" if layer and fmt != "GPKG" else "")
+            + f" in the archive, found {candidates or 'none'}"
+        )
+    return f"/vsizip/{Path(path).resolve()}/{candidates[0]}"
 
 
 _INSEE_CELL = re.compile(r"^CRS(\d+)RES(\d+)mN(\d+)E(\d+)$")
@@ -93,17 +139,20 @@ _INSEE_CELL = re.compile(r"^CRS(\d+)RES(\d+)mN(\d+)E(\d+)$")
 
 def _read_insee_grid(path: Path, columns: list[str]) -> RawLayer:
     """INSEE gridded data (Filosofi): cell ids `CRS3035RES200mN…E…` encode the square's corner."""
-    table = pacsv.read_csv(path)
+    try:
+        table = pacsv.read_csv(path)
+    except pa.ArrowInvalid as error:
+        raise SourceFileError(f"{path}: not a readable CSV file ({error})") from error
     id_column = next((c for c in table.column_names if c.lower().startswith("idcar_")), None)
     if id_column is None:
-        raise ValueError(f"{path}: no Idcar_* cell id column")
+        raise SourceFileError(f"{path}: no Idcar_* cell id column")
     parsed = [_INSEE_CELL.match(value or "") for value in table[id_column].to_pylist()]
     bad = [i for i, m in enumerate(parsed) if m is None]
     if bad:
-        raise ValueError(f"{path}: {len(bad)} malformed cell ids, e.g. row {bad[0] + 2}")
+        raise SourceFileError(f"{path}: {len(bad)} malformed cell ids, e.g. row {bad[0] + 2}")
     epsg = {m.group(1) for m in parsed}
     if len(epsg) != 1:
-        raise ValueError(f"{path}: cells in several CRS {sorted(epsg)}")
+        raise SourceFileError(f"{path}: cells in several CRS {sorted(epsg)}")
     size = np.array([float(m.group(2)) for m in parsed])
     north = np.array([float(m.group(3)) for m in parsed])
     east = np.array([float(m.group(4)) for m in parsed])
@@ -111,7 +160,7 @@ def _read_insee_grid(path: Path, columns: list[str]) -> RawLayer:
     keep = [c for c in columns if c in table.column_names]
     missing = sorted(set(columns) - set(keep))
     if missing:
-        raise ValueError(f"{path}: lacks the columns {missing}")
+        raise SourceFileError(f"{path}: lacks the columns {missing}")
     table = table.select(keep).append_column(
         "geometry", pa.array(list(shapely.to_wkb(squares)), pa.binary())
     )
@@ -129,7 +178,9 @@ def _cast_columns(table: pa.Table, spec: LayerSpec, path: Path) -> dict[str, pa.
                 values = pc.strptime(values, format="%Y-%m-%d", unit="s").cast(pa.date32())
             out[spec.table_name(column)] = values.cast(ARROW_TYPES[type_name])
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-            raise ValueError(f"{path}: column {column!r} is not {type_name}: {error}") from error
+            raise SourceFileError(
+                f"{path}: column {column!r} is not {type_name}: {error}"
+            ) from error
     return out
 
 

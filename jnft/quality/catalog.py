@@ -16,6 +16,7 @@ from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.version import VersionExtension
 from stac_pydantic import Catalog, Collection, Item
 
+from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.history import history
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.tiles import tile_bounds
@@ -79,8 +80,12 @@ def _items(
 ) -> list[pystac.Item]:
     """One item per tile and vintage still holding current rows, in the tile's footprint."""
     items = []
-    # A raster index has one row per tile and vintage: its `path` is the COG.
-    extra = [pl.col("path").first()] if fiche.kind == "raster" else []
+    # A raster or point-cloud index has one row per tile and vintage: `path` is the COG (the
+    # first product's for a point cloud, whose `products` lists them all).
+    extra = {
+        "raster": [pl.col("path").first()],
+        "pointcloud": [pl.col("products").first()],
+    }.get(fiche.kind, [])
     groups = rows.group_by(["tile", "vintage"]).agg(pl.len().alias("rows"), *extra)
     for row in groups.sort(["tile", "vintage"]).iter_rows(named=True):
         bounds = tile_bounds(row["tile"])
@@ -99,6 +104,14 @@ def _items(
                 "data",
                 pystac.Asset(str(store.root / row["path"]), media_type=COG_TYPE, roles=["data"]),
             )
+        elif fiche.kind == "pointcloud":
+            for product, path in json.loads(row["products"]).items():
+                item.add_asset(
+                    product,
+                    pystac.Asset(
+                        str(store.root / path), media_type=COG_TYPE, roles=["data"], title=product
+                    ),
+                )
         else:
             item.add_asset(
                 "data",
@@ -121,6 +134,45 @@ def _items(
     return items
 
 
+def _series_collection(fiche: Fiche, store: Lakehouse) -> pystac.Collection | None:
+    """A series concept: one item per located station, pointing at the observations table."""
+    table = open_table(store.table_uri(fiche.id, "stations"))
+    if table is None:
+        return None
+    stations = pl.from_arrow(table.to_pyarrow_table()).filter(pl.col("geometry").is_not_null())
+    if stations.is_empty():
+        return None
+    stations = stations.with_columns(pl.col("first_time").dt.date().alias("vintage"))
+    collection = _collection(fiche, stations)
+    ProjectionExtension.add_to(collection)
+    for row in stations.iter_rows(named=True):
+        lon, lat = _to_lonlat((row["bbox_xmin"], row["bbox_ymin"]) * 2)[:2]
+        item = pystac.Item(
+            id=f"{fiche.id}-{row['feature_id']}",
+            geometry={"type": "Point", "coordinates": [lon, lat]},
+            bbox=[lon, lat, lon, lat],
+            datetime=None,
+            start_datetime=row["first_time"],
+            end_datetime=row["last_time"],
+            properties={
+                "title": row["name"] or row["feature_id"],
+                "jnft:variables": row["variables"].split(","),
+                "jnft:observations": row["observations"],
+            },
+            collection=collection.id,
+        )
+        item.add_asset(
+            "observations",
+            pystac.Asset(
+                store.table_uri(fiche.id, "observations"),
+                roles=["data"],
+                title="Delta table of every observation (append-only)",
+            ),
+        )
+        collection.add_item(item)
+    return collection
+
+
 def build_catalog(store: Lakehouse, fiches: list[Fiche]) -> Path:
     """Write the catalog under `catalog/` (public concepts only) and return its root file."""
     catalog = pystac.Catalog(
@@ -130,6 +182,11 @@ def build_catalog(store: Lakehouse, fiches: list[Fiche]) -> Path:
     )
     for fiche in fiches:
         if not fiche.is_public:  # restricted data never reaches the catalog
+            continue
+        if fiche.kind == "timeseries":
+            collection = _series_collection(fiche, store)
+            if collection is not None:
+                catalog.add_child(collection)
             continue
         rows = pl.from_arrow(
             history(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"))

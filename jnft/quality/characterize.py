@@ -45,8 +45,8 @@ SYSTEM_COLUMNS = {
 
 
 def _geometry_type(types: list[str], kind: str) -> str:
-    if kind == "raster":
-        return "Raster"
+    if kind != "vector":
+        return {"raster": "Raster", "pointcloud": "PointCloud"}[kind]
     names = {t.removesuffix(" Z") for t in types}
     multi = {n for n in names if n.startswith("Multi")}
     return sorted(multi or names)[0] if names else "Unknown"
@@ -63,7 +63,7 @@ def characterize(fiche: Fiche, rows: pa.Table, obs: Observation) -> dict:
     ranges = {
         c: [frame[c].min(), frame[c].max()] for c in numeric if frame[c].null_count() < frame.height
     }
-    if fiche.kind == "raster" and frame.height:
+    if fiche.kind != "vector" and frame.height:
         ranges["value"] = [frame["minimum"].min(), frame["maximum"].max()]
     bbox = None
     if obs.bbox:

@@ -28,6 +28,8 @@ METHODS = {
         "lidar",
     },
     "raster": {"lidar", "photogrammetry", "model", "survey", "compilation"},
+    "pointcloud": {"lidar", "photogrammetry"},
+    "timeseries": {"sensor", "survey", "model"},
 }
 _DURATION = re.compile(
     r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?$"
@@ -62,10 +64,21 @@ def _quarantine_problems(obs: Observation, criterion: str) -> list[str]:
 def c01_nature(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     nature = fiche.criteria.c01_nature
     missing = sorted(set(nature.attributes) - set(obs.columns))
-    if fiche.kind == "raster":
+    if fiche.kind == "timeseries":
         ok = obs.rows > 0 and not missing
         return Outcome(
-            ok, f"{obs.rows} raster tiles" if ok else "no raster tile", {"tiles": obs.tiles}
+            ok,
+            f"{obs.rows} observations" + (f"; columns {missing} missing" if missing else "")
+            if obs.rows
+            else "no observation",
+            {"columns": obs.columns},
+        )
+    if fiche.kind != "vector":
+        ok = obs.rows > 0 and not missing
+        return Outcome(
+            ok,
+            f"{obs.rows} {fiche.kind} tiles" if ok else f"no {fiche.kind} tile",
+            {"tiles": obs.tiles},
         )
     observed = sorted({t.removesuffix(" Z") for t in obs.geometry_types})
     wrong = [t for t in observed if t != nature.geometry_type]
@@ -199,7 +212,18 @@ def c07_access(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
 def c08_precision(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     precision = fiche.criteria.c08_precision
     metadata = precision.model_dump(exclude_none=True)
-    if fiche.kind == "raster" and precision.resolution_m is not None:
+    if fiche.kind == "pointcloud" and precision.point_density_per_m2 is not None:
+        sparse = {t: d for t, d in obs.densities.items() if d < precision.point_density_per_m2}
+        metadata["observed_density_per_m2"] = obs.densities
+        if sparse or not obs.densities:
+            return Outcome(
+                False,
+                f"point density below the declared {precision.point_density_per_m2}/m² "
+                f"in tiles {sparse}",
+                metadata,
+            )
+        return Outcome(True, f"density {min(obs.densities.values()):.1f}/m² or more", metadata)
+    if fiche.kind != "vector" and precision.resolution_m is not None:
         coarse = [r for r in obs.resolutions if r > precision.resolution_m + 1e-9]
         metadata["observed_resolutions"] = obs.resolutions
         if coarse or not obs.resolutions:
@@ -257,8 +281,16 @@ CHECKS: dict[str, Callable[[Fiche, Observation, dt.date], Outcome]] = {
 
 
 def evaluate(fiche: Fiche, obs: Observation, today: dt.date | None = None) -> dict[str, Outcome]:
-    """The outcome of each of the 10 criteria, in order."""
+    """The outcome of each of the 10 criteria, in order.
+
+    A tile that no delivered file covers (a point-cloud block over part of the territory)
+    has nothing to check: every criterion passes with a warning saying so. When a file was
+    quarantined, the tile might have been covered, and the criteria are evaluated (and fail).
+    """
     today = today or dt.date.today()
+    if obs.rows == 0 and obs.bronze_files and not obs.rejected_files:
+        note = Outcome(True, "no delivered file covers these tiles", {}, warning=True)
+        return dict.fromkeys(CHECKS, note)
     return {name: check(fiche, obs, today) for name, check in CHECKS.items()}
 
 

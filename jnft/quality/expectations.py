@@ -40,8 +40,10 @@ def quality_expectations(fiche: Fiche) -> list[gx.expectations.Expectation]:
         gx.expectations.ExpectColumnValuesToBeInSet(column="geometry_is_valid", value_set=[True])
     )
     for column, (low, high) in (quality.ranges or {}).items():
-        # A raster's range applies to its cell values: the index's minimum and maximum.
-        for target in ["minimum", "maximum"] if fiche.kind == "raster" else [column]:
+        # A raster's range applies to its cell values: the index's minimum and maximum
+        # (of the first product for a point cloud).
+        gridded = fiche.kind in ("raster", "pointcloud")
+        for target in ["minimum", "maximum"] if gridded else [column]:
             suite.append(
                 gx.expectations.ExpectColumnValuesToBeBetween(
                     column=target, min_value=low, max_value=high

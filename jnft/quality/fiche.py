@@ -7,6 +7,7 @@ A fiche says what a layer is (identity, role), where it comes from (source) and 
 from __future__ import annotations
 
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Literal
 
@@ -14,9 +15,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from jnft.lakehouse.geometry import crs_of
+from jnft.lakehouse.pipelines import PipelineError, RasterPipeline, parse_pipeline
+from jnft.lakehouse.timeseries import DelimitedFormat
 from jnft.quality.criteria import Criteria
 
 RASTER_FORMATS = ("AAIGrid", "GTiff")
+POINTCLOUD_FORMATS = ("LAS",)  # LAS 1.2–1.4, LAZ and COPC alike
+SERIES_FORMATS = ("HUBEAU-JSON", "CSV")
+UNIT_NAMES = Literal["mm", "cm", "m", "l/s", "m3/s"]
 CRITERIA = tuple(Criteria.model_fields)
 
 
@@ -38,9 +44,20 @@ class SourceSpec(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     producer: str
     pattern: str  # glob under the sources folder
-    format: Literal["GPKG", "ESRI Shapefile", "GeoJSON", "INSEE-GRID-CSV", "AAIGrid", "GTiff"]
-    layer: str | None = None
+    format: Literal[
+        "GPKG",
+        "ESRI Shapefile",
+        "GeoJSON",
+        "INSEE-GRID-CSV",
+        "AAIGrid",
+        "GTiff",
+        "LAS",
+        "HUBEAU-JSON",
+        "CSV",
+    ]
+    layer: str | None = None  # GPKG layer, or the dataset's name inside a zip archive
     crs: str | None = None  # used when a file carries none; a file's own CRS wins
+    encoding: str | None = None  # of DBF text when no .cpg says it (e.g. cp1252)
     vintage_pattern: str  # regex with one group capturing YYYY-MM-DD or YYYY, on the file path
 
     @field_validator("vintage_pattern")
@@ -89,12 +106,121 @@ class RasterSpec(_Strict):
     unit: str = "m"
 
 
+class PointCloudSpec(_Strict):
+    """Products rasterized from a point cloud, each a PDAL-style pipeline (stages after the
+    reader, ending with `writers.gdal`), and how the files are streamed."""
+
+    resolution: float = Field(default=1.0, gt=0)
+    chunk_points: int = Field(default=2_000_000, gt=0)
+    products: dict[str, list[dict]]
+
+    @model_validator(mode="after")
+    def _valid_pipelines(self) -> PointCloudSpec:
+        if not self.products:
+            raise ValueError("declare at least one product")
+        for name, stages in self.products.items():
+            try:
+                pipeline = parse_pipeline(stages, default_resolution=self.resolution)
+            except PipelineError as error:
+                raise ValueError(f"product {name!r}: {error}") from error
+            if pipeline.writer.resolution != self.resolution:
+                raise ValueError(
+                    f"product {name!r}: products of a tile share the spec's resolution "
+                    f"{self.resolution}, not {pipeline.writer.resolution}"
+                )
+        return self
+
+    def pipelines(self) -> dict[str, RasterPipeline]:
+        """Each product's pipeline, at the spec's resolution unless the writer sets none."""
+        return {
+            name: parse_pipeline(stages, default_resolution=self.resolution)
+            for name, stages in self.products.items()
+        }
+
+
+class StationSpec(_Strict):
+    """A station the files do not locate, in Lambert-93."""
+
+    name: str | None = None
+    x: float
+    y: float
+
+
+class RatingSpec(_Strict):
+    """A stage–discharge rating curve fitted on a gaugings file (delimited text), turning the
+    `stage_variable` rows into `derived_variable` rows (m³/s)."""
+
+    gaugings: str  # glob under the sources folder; the file is landed in the source's bronze
+    stage_column: str
+    discharge_column: str
+    stage_unit: UNIT_NAMES = "m"
+    discharge_unit: UNIT_NAMES = "m3/s"
+    delimiter: str = ","
+    year_column: str | None = None
+    since_year: int | None = None  # gaugings from this year on: the rating in force
+    breakpoints: list[float] | None = None  # segment limits (stage, m); BIC chooses if absent
+    stage_variable: str = "H"
+    derived_variable: str = "Q_tarage"
+
+    @model_validator(mode="after")
+    def _since(self) -> RatingSpec:
+        if self.since_year is not None and self.year_column is None:
+            raise ValueError("since_year needs year_column")
+        return self
+
+
+class TimeSeriesSpec(_Strict):
+    """How a series file maps to observations; the column fields are for CSV sources
+    (Hub'Eau responses describe themselves)."""
+
+    variable: str | None = None
+    unit: UNIT_NAMES | None = None
+    time_column: str | None = None
+    value_column: str | None = None
+    time_format: str = "iso"  # iso, excel (spreadsheet serial days) or a strftime pattern
+    timezone: str = "UTC"
+    station: str | None = None
+    station_column: str | None = None
+    quality_column: str | None = None
+    delimiter: str = ","
+    comment_prefix: str | None = None
+    offset_m: float = 0.0  # vertical datum shift added to levels (e.g. ZH to NGF-IGN69)
+    datum: str | None = None
+    stations: dict[str, StationSpec] = Field(default_factory=dict)
+    rating_curve: RatingSpec | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    def delimited(self) -> DelimitedFormat:
+        return DelimitedFormat(
+            time_column=self.time_column,
+            value_column=self.value_column,
+            variable=self.variable,
+            unit=self.unit,
+            time_format=self.time_format,
+            timezone=self.timezone,
+            station=self.station,
+            station_column=self.station_column,
+            quality_column=self.quality_column,
+            delimiter=self.delimiter,
+            comment_prefix=self.comment_prefix,
+            offset_m=self.offset_m,
+        )
+
+
 class Fiche(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     description: str
     role: Literal["calcul", "contextualisation"]
-    kind: Literal["vector", "raster"]
+    kind: Literal["vector", "raster", "pointcloud", "timeseries"]
     group: Literal["territory_layers"] = "territory_layers"
     theme: str
     owners: list[str] = Field(default_factory=lambda: ["team:geodata"])
@@ -102,6 +228,8 @@ class Fiche(_Strict):
     source: SourceSpec
     vector: VectorSpec | None = None
     raster: RasterSpec | None = None
+    pointcloud: PointCloudSpec | None = None
+    timeseries: TimeSeriesSpec | None = None
     criteria: Criteria
 
     @model_validator(mode="after")
@@ -112,6 +240,22 @@ class Fiche(_Strict):
             self.raster is None or self.source.format not in RASTER_FORMATS
         ):
             raise ValueError("a raster concept needs a `raster` spec and a raster source format")
+        if self.kind == "pointcloud" and (
+            self.pointcloud is None or self.source.format not in POINTCLOUD_FORMATS
+        ):
+            raise ValueError("a pointcloud concept needs a `pointcloud` spec and a LAS source")
+        if self.kind == "timeseries":
+            spec = self.timeseries
+            if spec is None or self.source.format not in SERIES_FORMATS:
+                raise ValueError(
+                    "a timeseries concept needs a `timeseries` spec and a series source format"
+                )
+            needed = ("time_column", "value_column", "variable", "unit")
+            missing = [f for f in needed if getattr(spec, f) is None]
+            if self.source.format == "CSV" and missing:
+                raise ValueError(f"a CSV series declares timeseries.{', '.join(missing)}")
+            if self.tiled:
+                raise ValueError("a timeseries concept is not tiled (tiled: false)")
         nature = self.criteria.c01_nature
         if self.vector is not None:
             if nature.geometry_type != self.vector.geometry_type:
@@ -123,8 +267,14 @@ class Fiche(_Strict):
             unknown = sorted(set(nature.attributes) - columns)
             if unknown:
                 raise ValueError(f"criteria.c01_nature.attributes {unknown} are not table columns")
-        elif nature.geometry_type != "Raster":
-            raise ValueError("criteria.c01_nature.geometry_type of a raster concept is 'Raster'")
+        elif self.kind == "timeseries":
+            if nature.geometry_type != "Point":
+                raise ValueError("criteria.c01_nature.geometry_type of a timeseries is 'Point'")
+        elif nature.geometry_type not in ("Raster", "PointCloud"):
+            raise ValueError(
+                "criteria.c01_nature.geometry_type of a raster or pointcloud concept is "
+                "'Raster' or 'PointCloud'"
+            )
         missing = sorted(
             set(self.criteria.c09_quality.required_attributes) - set(nature.attributes)
         )

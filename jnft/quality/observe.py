@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import rasterio
 import shapely
@@ -19,6 +20,7 @@ from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.geometry import geometry_types
 from jnft.lakehouse.history import current
 from jnft.lakehouse.store import Lakehouse
+from jnft.lakehouse.timeseries import current_observations
 from jnft.quality.expectations import ExpectationOutcome, run_suite
 from jnft.quality.fiche import Fiche
 
@@ -39,6 +41,8 @@ class Observation:
     resolutions: list[float] = field(default_factory=list)
     crs: list[str] = field(default_factory=list)
     cog_problems: list[str] = field(default_factory=list)
+    densities: dict[str, float] = field(default_factory=dict)  # points/m² per tile
+    rejected_files: int = 0  # whole files of the concept in quarantine
     gold_geo: dict | None = None
 
     @property
@@ -52,6 +56,9 @@ def observe(
     """Observe a concept's current rows within the tiles (all tiles when None); pass `rows`
     when the caller has already read them."""
     obs = Observation(bronze_files={e.sha256 for e in read_manifest(store, fiche.source.name)})
+    obs.rejected_files = _rejected_files(store, fiche.id)
+    if fiche.kind == "timeseries":
+        return _observe_series(store, fiche, obs)
     versions = store.table_uri(fiche.id, "versions")
     if open_table(versions) is None:
         return obs
@@ -79,7 +86,7 @@ def observe(
     }
     wkb = table["geometry"].to_numpy(zero_copy_only=False)
     quality = fiche.criteria.c09_quality
-    ranged = ["minimum", "maximum"] if fiche.kind == "raster" else list(quality.ranges or {})
+    ranged = ["minimum", "maximum"] if fiche.kind != "vector" else list(quality.ranges or {})
     columns = dict.fromkeys(["feature_id", *quality.required_attributes, *ranged])
     checked = frame.select([c for c in columns if c in frame.columns]).to_pandas()
     checked["geometry_is_valid"] = shapely.is_valid(shapely.from_wkb(wkb))
@@ -92,9 +99,15 @@ def observe(
     else:
         obs.resolutions = sorted(set(frame["resolution"].to_list()))
         obs.crs = sorted(set(frame["crs"].to_list()))
-        obs.cog_problems = [
-            p for path in frame["path"].to_list() if (p := _cog_problem(store.root / path))
-        ]
+        paths = frame["path"].to_list()
+        if fiche.kind == "pointcloud":
+            paths = [
+                p for products in frame["products"].to_list() for p in json.loads(products).values()
+            ]
+            obs.densities = dict(
+                zip(frame["tile"].to_list(), frame["density"].to_list(), strict=True)
+            )
+        obs.cog_problems = [p for path in paths if (p := _cog_problem(store.root / path))]
     return obs
 
 
@@ -110,14 +123,63 @@ def _quarantined(store: Lakehouse, concept: str, tiles: list[str]) -> dict[str, 
         return {}
     latest = merged.filter(pl.col("vintage") == merged["vintage"].max())
     files = {s for key in latest["sources"].to_list() for s in key.split(",")}
+    return _quarantined_rows(store, concept, files)
+
+
+def _observe_series(store: Lakehouse, fiche: Fiche, obs: Observation) -> Observation:
+    """A series is observed through its current observations and its stations table."""
+    frame = current_observations(store.table_uri(fiche.id, "observations"))
+    stations = open_table(store.table_uri(fiche.id, "stations"))
+    obs.rows = frame.height
+    obs.columns = frame.columns
+    if not obs.rows or stations is None:
+        return obs
+    located = pl.from_arrow(stations.to_pyarrow_table()).filter(pl.col("geometry").is_not_null())
+    if located.height:
+        obs.bbox = (
+            located["bbox_xmin"].min(),
+            located["bbox_ymin"].min(),
+            located["bbox_xmax"].max(),
+            located["bbox_ymax"].max(),
+        )
+        obs.tiles = sorted(located["tile"].unique().to_list())
+        obs.geometry_types = ["Point"]
+    obs.vintages = [frame["time"].max().date().isoformat()]
+    loads = open_table(store.table_uri(fiche.id, "loads"))
+    if loads is not None:
+        obs.source_files = set(
+            loads.to_pyarrow_table(columns=["source_sha256"])["source_sha256"].to_pylist()
+        )
+    checked = frame.select(
+        pl.concat_str(pl.col("station", "variable"), pl.col("time").cast(pl.String), separator="/")
+        .alias("feature_id"),
+        *[pl.col(c) for c in {"value", *fiche.criteria.c09_quality.required_attributes}],
+    ).to_pandas()  # fmt: skip
+    checked["geometry_is_valid"] = True  # observations carry no geometry: stations do
+    obs.expectations = run_suite(fiche, checked)
+    obs.quarantined = _quarantined_rows(store, fiche.id, obs.source_files)
+    return obs
+
+
+def _quarantined_rows(store: Lakehouse, concept: str, files: set[str]) -> dict[str, dict[str, int]]:
+    quarantine = open_table(store.table_uri(concept, "quarantine"))
+    if quarantine is None:
+        return {}
     rows = pl.from_arrow(
         quarantine.to_pyarrow_table(columns=["source_sha256", "criterion", "reason"])
-    )
-    rows = rows.filter(pl.col("source_sha256").is_in(list(files)))
+    ).filter(pl.col("source_sha256").is_in(list(files)))
     counts: dict[str, dict[str, int]] = {}
     for criterion, reason, n in rows.group_by(["criterion", "reason"]).len().iter_rows():
         counts.setdefault(criterion, {})[reason] = n
     return counts
+
+
+def _rejected_files(store: Lakehouse, concept: str) -> int:
+    quarantine = open_table(store.table_uri(concept, "quarantine"))
+    if quarantine is None:
+        return 0
+    level = quarantine.to_pyarrow_table(columns=["level"])["level"]
+    return pc.sum(pc.equal(level, "file")).as_py() or 0
 
 
 def _merged_vintages(store: Lakehouse, concept: str, tiles: list[str]) -> list[str]:

@@ -25,6 +25,7 @@ from jnft.sampledata.territory import Territory
 log = logging.getLogger(__name__)
 
 VINTAGES = (dt.date(2023, 3, 15), dt.date(2025, 3, 15))
+LIDAR_VINTAGE = dt.date(2024, 6, 30)  # acquisition of the LiDAR HD block
 DEM_TILE_M = 5_000  # RGE ALTI 5 m is delivered in 5 km tiles
 PERSONS_PER_HOUSEHOLD = 2.2
 
@@ -177,7 +178,7 @@ def generate(out: Path, territory: Territory | None = None) -> dict:
     tx, ty = t.town_centre()
     lidar_x = np.floor(tx / 1000) * 1000
     lidar_y = np.floor(ty / 1000) * 1000
-    lidar = out / "lidar_hd"
+    lidar = out / "lidar_hd" / f"LIDARHD_1-0_LAZ_LAMB93_{LIDAR_VINTAGE.isoformat()}"
     lidar.mkdir(parents=True, exist_ok=True)
     # LiDAR HD tiles are named by the km of their west and north edges.
     name = f"LHD_FXX_{round(lidar_x) // 1000:04d}_{round(lidar_y) // 1000 + 1:04d}"
@@ -189,6 +190,7 @@ def generate(out: Path, territory: Territory | None = None) -> dict:
     hubeau = out / "hubeau"
     hubeau.mkdir(parents=True, exist_ok=True)
     sensors.write_hubeau(hubeau, t, rng)
+    sensors.write_gaugings(hubeau / f"jaugeages_{sensors.STATION}_2025-12-31.csv", rng)
     refmar = out / "refmar"
     refmar.mkdir(parents=True, exist_ok=True)
     sensors.write_tide_gauge(refmar / "port-des-jumeaux_2025.txt", rng)

@@ -211,3 +211,17 @@ def write_tide_gauge(path: Path, rng: np.random.Generator, year: int = 2025) -> 
         for h, v in zip(hours, level + surge, strict=True)
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_gaugings(path: Path, rng: np.random.Generator, count: int = 40) -> None:
+    """Gaugings of the sample gauge (stage in mm, discharge in l/s, as HYDRO exports them),
+    scattered around the station's rating Q = 18 (H − 0.3)^1.6 with 5 % measurement error."""
+    days = np.sort(rng.choice(np.arange(365 * 10), size=count, replace=False))
+    stage = rng.uniform(0.45, 3.5, count)
+    discharge = 18 * (stage - 0.3) ** 1.6 * np.exp(rng.normal(0, 0.05, count))
+    first = dt.date(2015, 1, 1)
+    lines = ["date;H_mm;Q_ls"] + [
+        f"{first + dt.timedelta(days=int(d))};{h * 1000:.0f};{q * 1000:.0f}"
+        for d, h, q in zip(days, stage, discharge, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Numerical models without Dagster: rating curves, flood kernels, exposure overlay."""
