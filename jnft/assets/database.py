@@ -29,8 +29,10 @@ def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[s
         if open_table(store.table_uri(fiche.id, "versions")) is None:
             continue
         tables = {t: store.table_uri(fiche.id, t) for t in ("versions", "closures", "quarantine")}
-        subs.append({"kind": "vector", "concept": fiche.id, **tables})
-        if fiche.kind != "vector":
+        subs.append(
+            {"kind": "table" if fiche.kind == "table" else "vector", "concept": fiche.id, **tables}
+        )
+        if fiche.kind in ("raster", "pointcloud"):
             subs.append({"kind": fiche.kind, "concept": fiche.id, **tables})
         if fiche.is_public:
             subs.append({"kind": "public", "concept": fiche.id, **tables})

@@ -20,9 +20,11 @@ from jnft.lakehouse.ingest import (
     IngestReport,
     PointCloudSource,
     RasterSource,
+    TableSource,
     VectorSource,
     ingest_pointcloud,
     ingest_raster,
+    ingest_table,
     ingest_vector,
 )
 from jnft.lakehouse.store import Lakehouse
@@ -72,6 +74,12 @@ def _ingest(
 ) -> IngestReport:
     """Every landed vintage of the fiche's source, merged for the tiles."""
     entries = read_manifest(store, fiche.source.name)
+    if fiche.table is not None:
+        t = fiche.table
+        source = TableSource(
+            dict(t.columns), dict(t.rename), t.id_column, t.delimiter, fiche.source.encoding
+        )
+        return ingest_table(store, fiche.id, source, entries, run_id=run_id)
     if fiche.pointcloud is not None:
         p = fiche.pointcloud
         source = PointCloudSource(fiche.source.crs, p.resolution, p.pipelines(), p.chunk_points)
@@ -112,6 +120,8 @@ def _ingest(
 
 def _preview(store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:
     if summary.current is None or summary.rows == 0:
+        return None
+    if fiche.kind == "table":
         return None
     if fiche.kind != "vector":
         paths = [str(store.root / p) for p in summary.current["path"].to_pylist()]

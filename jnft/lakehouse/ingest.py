@@ -32,6 +32,7 @@ from jnft.lakehouse.quarantine import (
     write_quarantine,
 )
 from jnft.lakehouse.store import Lakehouse
+from jnft.lakehouse.table import prepare_table, read_table
 from jnft.lakehouse.tiles import tiles_covering
 from jnft.lakehouse.vector import (
     BBOX_COLUMNS,
@@ -319,30 +320,74 @@ def ingest_vector(
         )
 
     def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
-        readable = readable_files(store, concept, files, read, report)
-        prepared = [layer for _, layer in readable]
-        if prepared:
-            write_quarantine(
-                store.table_uri(concept, "quarantine"),
-                pa.concat_tables([p.quarantine for p in prepared]),
-                [e.sha256 for e, _ in readable],
-            )
-        report.quarantined += sum(p.quarantine.num_rows for p in prepared)
-        report.repaired += sum(p.repaired for p in prepared)
-        rows = (
-            pa.concat_tables([p.rows for p in prepared], promote_options="permissive")
-            if prepared
-            else pa.table(
-                {
-                    "feature_id": pa.array([], pa.string()),
-                    "row_hash": pa.array([], pa.int64()),
-                    "tile": pa.array([], pa.string()),
-                }
-            )
-        )
-        return VintageRows(rows, complete=len(prepared) == len(files))
+        return _prepared_rows(store, concept, files, read, report)
 
     return _merge_vintages(store, concept, entries, tiles, run_id, rows_of)
+
+
+def _prepared_rows(
+    store: Lakehouse,
+    concept: str,
+    files: list[BronzeEntry],
+    read: Callable[[BronzeEntry], PreparedLayer],
+    report: IngestReport,
+) -> VintageRows:
+    """The rows of a vintage's readable files; their rejected rows to quarantine."""
+    readable = readable_files(store, concept, files, read, report)
+    prepared = [layer for _, layer in readable]
+    if prepared:
+        write_quarantine(
+            store.table_uri(concept, "quarantine"),
+            pa.concat_tables([p.quarantine for p in prepared]),
+            [e.sha256 for e, _ in readable],
+        )
+    report.quarantined += sum(p.quarantine.num_rows for p in prepared)
+    report.repaired += sum(p.repaired for p in prepared)
+    rows = (
+        pa.concat_tables([p.rows for p in prepared], promote_options="permissive")
+        if prepared
+        else pa.table(
+            {
+                "feature_id": pa.array([], pa.string()),
+                "row_hash": pa.array([], pa.int64()),
+                "tile": pa.array([], pa.string()),
+            }
+        )
+    )
+    return VintageRows(rows, complete=len(prepared) == len(files))
+
+
+@dataclass(frozen=True)
+class TableSource:
+    columns: dict[str, str]
+    rename: dict[str, str]
+    id_column: str
+    delimiter: str
+    encoding: str | None
+
+
+def ingest_table(
+    store: Lakehouse, concept: str, source: TableSource, entries: list[BronzeEntry], *, run_id: str
+) -> IngestReport:
+    """Merge every landed vintage of an attribute table (one non-spatial partition)."""
+
+    def read(entry: BronzeEntry) -> PreparedLayer:
+        frame = read_table(
+            Path(entry.bronze_path), list(source.columns), source.delimiter, source.encoding
+        )
+        return prepare_table(
+            frame,
+            source.columns,
+            source.rename,
+            source.id_column,
+            source_name=entry.relative_path,
+            source_sha256=entry.sha256,
+        )
+
+    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
+        return _prepared_rows(store, concept, files, read, report)
+
+    return _merge_vintages(store, concept, entries, None, run_id, rows_of)
 
 
 def _union(bounds: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:

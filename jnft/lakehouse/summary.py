@@ -35,7 +35,7 @@ def summarize(store: Lakehouse, concept: str, tiles: list[str] | None = None) ->
     closures = open_table(closures_uri)
     rows = current(versions_uri, closures_uri, tiles)
     bbox = None
-    if rows.num_rows:
+    if rows.num_rows and "bbox_xmin" in rows.column_names:
         bbox = (
             pc.min(rows["bbox_xmin"]).as_py(),
             pc.min(rows["bbox_ymin"]).as_py(),
@@ -49,6 +49,8 @@ def summarize(store: Lakehouse, concept: str, tiles: list[str] | None = None) ->
         versions.version(),
         closures.version() if closures is not None else None,
         rows.schema,
-        rows["geometry"].to_numpy(zero_copy_only=False),
+        rows["geometry"].to_numpy(zero_copy_only=False)
+        if "geometry" in rows.column_names
+        else np.array([], dtype=object),
         rows,
     )

@@ -181,8 +181,8 @@ def build_catalog(store: Lakehouse, fiches: list[Fiche]) -> Path:
         title="jnft — jumeau numérique du territoire",
     )
     for fiche in fiches:
-        if not fiche.is_public:  # restricted data never reaches the catalog
-            continue
+        if not fiche.is_public or fiche.kind == "table":  # restricted data never reaches the
+            continue  # catalog; attribute tables have no footprint of their own
         if fiche.kind == "timeseries":
             collection = _series_collection(fiche, store)
             if collection is not None:

@@ -30,6 +30,7 @@ METHODS = {
     "raster": {"lidar", "photogrammetry", "model", "survey", "compilation"},
     "pointcloud": {"lidar", "photogrammetry"},
     "timeseries": {"sensor", "survey", "model"},
+    "table": {"census", "administrative", "survey", "compilation", "model"},
 }
 _DURATION = re.compile(
     r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?$"
@@ -64,13 +65,13 @@ def _quarantine_problems(obs: Observation, criterion: str) -> list[str]:
 def c01_nature(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     nature = fiche.criteria.c01_nature
     missing = sorted(set(nature.attributes) - set(obs.columns))
-    if fiche.kind == "timeseries":
+    if fiche.kind in ("timeseries", "table"):
         ok = obs.rows > 0 and not missing
         return Outcome(
             ok,
-            f"{obs.rows} observations" + (f"; columns {missing} missing" if missing else "")
+            f"{obs.rows} rows" + (f"; columns {missing} missing" if missing else "")
             if obs.rows
-            else "no observation",
+            else "no row",
             {"columns": obs.columns},
         )
     if fiche.kind != "vector":
@@ -178,6 +179,12 @@ def c06_extent(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
         "observed_bbox": list(obs.bbox) if obs.bbox else None,
         "tiles": obs.tiles,
     }
+    if fiche.kind == "table":
+        return Outcome(
+            obs.rows > 0,
+            f"attribute table of {obs.rows} rows keyed by code, joined to geometries in SQL",
+            metadata,
+        )
     if obs.bbox is None:
         return Outcome(False, "no data", metadata)
     if extent.bbox is not None:

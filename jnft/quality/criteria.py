@@ -44,6 +44,7 @@ class Nature(_Criterion):
         "MultiPolygon",
         "Raster",
         "PointCloud",
+        "None",  # an attribute table joined to geometries by a code
     ]
     attributes: list[str]  # the attribute schema of the table
     definition: str | None = None
@@ -139,15 +140,22 @@ class Precision(_Criterion):
     resolution_m: float | None = Field(default=None, gt=0)
     point_density_per_m2: float | None = Field(default=None, gt=0)
     scale: str | None = None
+    # For tables: the spatial unit the figures refer to (e.g. "commune").
+    statistical_unit: str | None = None
 
     @model_validator(mode="after")
     def _one_measure(self) -> Precision:
-        if (self.positional_accuracy_m, self.resolution_m, self.point_density_per_m2) == (
-            None,
-            None,
-            None,
-        ):
-            raise ValueError("declare positional_accuracy_m, resolution_m or point_density_per_m2")
+        measures = (
+            self.positional_accuracy_m,
+            self.resolution_m,
+            self.point_density_per_m2,
+            self.statistical_unit,
+        )
+        if all(m is None for m in measures):
+            raise ValueError(
+                "declare positional_accuracy_m, resolution_m, point_density_per_m2 "
+                "or statistical_unit"
+            )
         return self
 
 

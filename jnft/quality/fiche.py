@@ -215,12 +215,27 @@ class TimeSeriesSpec(_Strict):
         )
 
 
+class TableSpec(_Strict):
+    """An attribute table without geometry, keyed by a code (e.g. the INSEE code)."""
+
+    id_column: str
+    columns: dict[str, Literal["string", "int32", "int64", "float32", "float64", "bool", "date"]]
+    rename: dict[str, str] = Field(default_factory=dict)
+    delimiter: str = ","
+
+    @model_validator(mode="after")
+    def _identity(self) -> TableSpec:
+        if self.id_column not in self.columns:
+            raise ValueError(f"id_column {self.id_column!r} is not among columns")
+        return self
+
+
 class Fiche(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     description: str
     role: Literal["calcul", "contextualisation"]
-    kind: Literal["vector", "raster", "pointcloud", "timeseries"]
+    kind: Literal["vector", "raster", "pointcloud", "timeseries", "table"]
     group: Literal["territory_layers"] = "territory_layers"
     theme: str
     owners: list[str] = Field(default_factory=lambda: ["team:geodata"])
@@ -230,6 +245,7 @@ class Fiche(_Strict):
     raster: RasterSpec | None = None
     pointcloud: PointCloudSpec | None = None
     timeseries: TimeSeriesSpec | None = None
+    table: TableSpec | None = None
     criteria: Criteria
 
     @model_validator(mode="after")
@@ -244,6 +260,8 @@ class Fiche(_Strict):
             self.pointcloud is None or self.source.format not in POINTCLOUD_FORMATS
         ):
             raise ValueError("a pointcloud concept needs a `pointcloud` spec and a LAS source")
+        if self.kind == "table" and (self.table is None or self.source.format != "CSV"):
+            raise ValueError("a table concept needs a `table` spec and a CSV source")
         if self.kind == "timeseries":
             spec = self.timeseries
             if spec is None or self.source.format not in SERIES_FORMATS:
@@ -264,6 +282,13 @@ class Fiche(_Strict):
                     f"vector.geometry_type {self.vector.geometry_type!r}"
                 )
             columns = {self.vector.rename.get(c, c) for c in self.vector.columns}
+            unknown = sorted(set(nature.attributes) - columns)
+            if unknown:
+                raise ValueError(f"criteria.c01_nature.attributes {unknown} are not table columns")
+        elif self.kind == "table":
+            if nature.geometry_type != "None":
+                raise ValueError("criteria.c01_nature.geometry_type of a table is 'None'")
+            columns = {self.table.rename.get(c, c) for c in self.table.columns}
             unknown = sorted(set(nature.attributes) - columns)
             if unknown:
                 raise ValueError(f"criteria.c01_nature.attributes {unknown} are not table columns")

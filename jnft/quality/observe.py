@@ -72,6 +72,8 @@ def observe(
     obs.columns = frame.columns
     if not obs.rows:
         return obs
+    if fiche.kind == "table":
+        return _observe_table(store, fiche, frame, obs)
     obs.bbox = (
         frame["bbox_xmin"].min(),
         frame["bbox_ymin"].min(),
@@ -124,6 +126,22 @@ def _quarantined(store: Lakehouse, concept: str, tiles: list[str]) -> dict[str, 
     latest = merged.filter(pl.col("vintage") == merged["vintage"].max())
     files = {s for key in latest["sources"].to_list() for s in key.split(",")}
     return _quarantined_rows(store, concept, files)
+
+
+def _observe_table(
+    store: Lakehouse, fiche: Fiche, frame: pl.DataFrame, obs: Observation
+) -> Observation:
+    """An attribute table: its rows, vintages, files and C9 suite; no geometry, no extent."""
+    obs.tiles = sorted(frame["tile"].unique().to_list())
+    obs.vintages = _merged_vintages(store, fiche.id, obs.tiles)
+    obs.quarantined = _quarantined(store, fiche.id, obs.tiles)
+    obs.source_files = set(frame["source_sha256"].unique().to_list())
+    quality = fiche.criteria.c09_quality
+    columns = dict.fromkeys(["feature_id", *quality.required_attributes, *(quality.ranges or {})])
+    checked = frame.select([c for c in columns if c in frame.columns]).to_pandas()
+    checked["geometry_is_valid"] = True  # no geometry: the codes join to one
+    obs.expectations = run_suite(fiche, checked)
+    return obs
 
 
 def _observe_series(store: Lakehouse, fiche: Fiche, obs: Observation) -> Observation:

@@ -95,6 +95,27 @@ def population_grid(t: Territory, buildings: features.Buildings) -> pa.Table:
     )
 
 
+def write_legal_populations(out: Path, population: list[int]) -> Path:
+    """INSEE legal populations in the national file's layout (`;`, codes with leading zeros,
+    Corsican 2A/2B codes): the sample's communes and a few others of France."""
+    folder = out / "insee" / "populations-legales-2021_2024-01-01"
+    folder.mkdir(parents=True, exist_ok=True)
+    header = "REG;Région;DEP;CODARR;CODCAN;CODCOM;COM;Commune;PMUN;PCAP;PTOT"
+    others = [
+        "84;Auvergne-Rhône-Alpes;01;2;08;001;01001;L'Abergement-Clémenciat;832;16;848",
+        "94;Corse;2A;1;01;004;2A004;Ajaccio;71361;1189;72550",
+        "75;Nouvelle-Aquitaine;17;3;10;300;17300;La Rochelle;79961;1764;81725",
+    ]
+    ours = [
+        f"75;Nouvelle-Aquitaine;17;3;10;{code[2:]};{code};{name};{p};{round(p * 0.02)};"
+        f"{p + round(p * 0.02)}"
+        for (name, code), p in zip(features.COMMUNES, population, strict=True)
+    ]
+    path = folder / "donnees_communes.csv"
+    path.write_text("\n".join([header, *others, *ours]) + "\n", encoding="utf-8")
+    return path
+
+
 def generate(out: Path, territory: Territory | None = None) -> dict:
     """Generate every source of the territory under `out`; returns the territory manifest."""
     t = territory or Territory()
@@ -161,6 +182,7 @@ def generate(out: Path, territory: Territory | None = None) -> dict:
             "INSEE_REG": ["75"] * len(shapes),
         }
     )
+    write_legal_populations(out, population)
     admin = out / "admin_express" / "ADMIN-EXPRESS_3-2__SHP_LAMB93_FXX_2025-01-20"
     admin.mkdir(parents=True, exist_ok=True)
     for old in admin.glob("COMMUNE.*"):
