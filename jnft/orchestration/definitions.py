@@ -9,11 +9,13 @@ from jnft.assets.database import build_database_asset
 from jnft.assets.factory import build_concept_assets
 from jnft.orchestration.partitions import tiles_partitions
 from jnft.orchestration.resources import LakehouseResource
-from jnft.orchestration.sensors import territory_tiles_sensor
+from jnft.orchestration.schedules import build_gauge_schedule
+from jnft.orchestration.sensors import build_inbox_sensor, territory_tiles_sensor
 from jnft.paths import CONCEPTS_DIR
 from jnft.quality.fiche import load_fiches
 
 fiches = load_fiches(CONCEPTS_DIR)
+gauge_schedule = build_gauge_schedule(fiches)
 
 defs = dg.Definitions(
     assets=[
@@ -21,6 +23,7 @@ defs = dg.Definitions(
         build_database_asset(fiches),
         build_catalog_asset(fiches),
     ],
-    sensors=[territory_tiles_sensor],
+    schedules=[gauge_schedule] if gauge_schedule else [],
+    sensors=[territory_tiles_sensor, build_inbox_sensor(fiches)],
     resources={"lakehouse": LakehouseResource.from_env()},
 )

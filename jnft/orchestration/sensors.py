@@ -1,9 +1,17 @@
-"""Sensors: register the tiles a territory declares as `tiles` partitions."""
+"""Sensors: register the tiles a territory declares as `tiles` partitions; route deliveries
+dropped in the inbox to the concepts and tiles they feed."""
+
+from collections.abc import Sequence
 
 import dagster as dg
 
+from jnft.assets.factory import bronze_key, silver_key
+from jnft.orchestration.inbox import move_to_sources, route, settled_files
 from jnft.orchestration.partitions import territory_tiles, tiles_partitions
 from jnft.orchestration.resources import LakehouseResource
+from jnft.quality.fiche import Fiche
+
+INBOX_SETTLE_SECONDS = 5.0  # a file younger than this may still be being copied
 
 
 @dg.sensor(
@@ -20,3 +28,78 @@ def territory_tiles_sensor(
     if not new:
         return dg.SkipReason(f"{len(declared)} declared tiles already registered")
     return dg.SensorResult(dynamic_partitions_requests=[tiles_partitions.build_add_request(new)])
+
+
+def build_inbox_sensor(
+    fiches: Sequence[Fiche], settle_seconds: float = INBOX_SETTLE_SECONDS
+) -> dg.SensorDefinition:
+    """Watch the inbox; each settled file a fiche matches is moved to the sources folder and
+    its concepts are materialized for the tiles it touches (new tiles are registered)."""
+
+    @dg.sensor(
+        name="inbox_sensor",
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Routes files dropped in the inbox (`JNFT_INBOX`, laid out like the sources "
+        "folder) to the matching concept and tiles: lands them in bronze and merges them.",
+    )
+    def inbox_sensor(
+        context: dg.SensorEvaluationContext, lakehouse: LakehouseResource
+    ) -> dg.SensorResult | dg.SkipReason:
+        inbox = lakehouse.inbox_dir
+        if not inbox.exists():
+            return dg.SkipReason(f"no inbox folder at {inbox}")
+        known = set(context.instance.get_dynamic_partitions(tiles_partitions.name))
+        requests, new_tiles, unmatched = [], set(), []
+        for path in settled_files(inbox, settle_seconds):
+            delivery = route(path, inbox, list(fiches))
+            if delivery is None:
+                unmatched.append(path.relative_to(inbox).as_posix())
+                continue
+            move_to_sources(path, inbox, lakehouse.sources_dir)
+            context.log.info(f"inbox: {delivery.relative_path} -> {delivery.source}")
+            requests += _requests(delivery, known)
+            new_tiles |= set(delivery.tiles or ()) - known
+        if unmatched:
+            context.log.warning(f"inbox: no fiche matches {unmatched}; left in place")
+        if not requests:
+            return dg.SkipReason(
+                f"nothing new in {inbox}" + (f" ({len(unmatched)} unmatched)" if unmatched else "")
+            )
+        return dg.SensorResult(
+            run_requests=requests,
+            dynamic_partitions_requests=[tiles_partitions.build_add_request(sorted(new_tiles))]
+            if new_tiles
+            else [],
+        )
+
+    return inbox_sensor
+
+
+def _requests(delivery, known: set[str]) -> list[dg.RunRequest]:
+    """One run for the untiled concepts, one per tile for the tiled ones."""
+    source = bronze_key(delivery.source)
+    untiled = [silver_key(f.id) for f in delivery.fiches if not f.tiled]
+    tiled = [silver_key(f.id) for f in delivery.fiches if f.tiled]
+    tag = {"jnft/delivery": delivery.relative_path[:63]}
+    requests = []
+    if untiled:
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{delivery.sha256}:{delivery.relative_path}",
+                asset_selection=[source, *untiled],
+                tags=tag,
+            )
+        )
+    # A file whose header tells nothing may touch any tile: every registered one is run.
+    for tile in delivery.tiles if delivery.tiles is not None else sorted(known):
+        if tiled:
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{delivery.sha256}:{delivery.relative_path}:{tile}",
+                    asset_selection=[source, *tiled],
+                    partition_key=tile,
+                    tags=tag,
+                )
+            )
+    return requests
