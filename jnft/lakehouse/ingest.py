@@ -33,7 +33,7 @@ from jnft.lakehouse.quarantine import (
 )
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.table import prepare_table, read_table
-from jnft.lakehouse.tiles import tiles_covering
+from jnft.lakehouse.tiles import tile_bounds, tiles_covering
 from jnft.lakehouse.vector import (
     BBOX_COLUMNS,
     LayerSpec,
@@ -542,7 +542,16 @@ def ingest_pointcloud(
                 continue
             rows.append(
                 _pointcloud_index_row(
-                    store, concept, tile, files, grid, crs, products, nodata, unchanged
+                    store,
+                    concept,
+                    tile,
+                    files,
+                    grid,
+                    crs,
+                    products,
+                    nodata,
+                    unchanged,
+                    covered_area(list(bounds.values()), tile),
                 )
             )
             if on_tile is not None:
@@ -550,6 +559,12 @@ def ingest_pointcloud(
         return VintageRows(pa.Table.from_pylist(rows, schema=POINTCLOUD_SCHEMA), complete)
 
     return _merge_vintages(store, concept, entries, tiles, run_id, rows_of)
+
+
+def covered_area(bounds: list[tuple[float, float, float, float]], tile: str) -> float:
+    """m² of the tile that the files' header boxes cover (overlaps counted once)."""
+    union = shapely.union_all([shapely.box(*b) for b in bounds])
+    return float(shapely.intersection(union, shapely.box(*tile_bounds(tile))).area)
 
 
 def _pointcloud_index_row(
@@ -562,6 +577,7 @@ def _pointcloud_index_row(
     products: TileProducts,
     source_nodata: dict[str, float],
     unchanged: dict[str, int],
+    area: float,
 ) -> dict:
     """Write the tile's product COGs (unless unchanged) and describe them for the index."""
     vintage = files[0].vintage
@@ -583,12 +599,11 @@ def _pointcloud_index_row(
         for name, array in products.arrays.items():
             raster.write_cog(array, transform, crs, infos[name].nodata, infos[name].path)
     stats = products.stats
-    area = (grid.cols * grid.resolution) * (grid.rows * grid.resolution)
     histogram = {str(c): int(n) for c, n in enumerate(stats.histogram) if n}
     return {
         **row,
         "point_count": stats.point_count,
-        "density": stats.point_count / area,
+        "density": stats.point_count / area if area else 0.0,
         "class_histogram": json.dumps(histogram),
         "zmin": stats.zmin,
         "zmax": stats.zmax,

@@ -14,9 +14,8 @@ def test_one_source_asset_per_delivery_and_a_layer_per_fiche():
     fiches = load_fiches(CONCEPTS_DIR)
     assets = build_concept_assets(fiches, tiles_partitions)
     sources = {k for k in keys(assets) if k.path[0] == "bronze"}
-    assert sources == {
-        dg.AssetKey(["bronze", s]) for s in ("bdtopo", "admin_express", "filosofi", "rge_alti")
-    }
+    assert sources == {dg.AssetKey(["bronze", f.source.name]) for f in fiches}
+    assert len(sources) == 8  # the BD TOPO layers share one delivery
     assert {silver_key(f.id) for f in fiches} <= keys(assets)
 
 

@@ -11,7 +11,10 @@ from jnft.orchestration.definitions import defs
 from jnft.orchestration.demo import materialize_all
 from jnft.orchestration.partitions import register_tiles, territory_tiles
 from jnft.orchestration.resources import LakehouseResource
-from jnft.paths import PROJECT_DIR
+from jnft.paths import CONCEPTS_DIR, PROJECT_DIR
+from jnft.quality.fiche import load_fiches
+
+FICHES = load_fiches(CONCEPTS_DIR)
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +82,7 @@ def test_sql_views_history_and_gold(materialized):
 def test_every_delta_table_is_readable_by_duckdb_delta_scan(materialized):
     _, store, _ = materialized
     tables = sorted(p.parent for p in store.root.rglob("_delta_log"))
-    assert len(tables) >= 7 * 4  # versions, closures, merges, quarantine per concept
+    assert len(tables) >= len(FICHES) * 3  # history (or observations), log, quarantine
     with connect() as con:
         for table in tables:
             con.sql(f"SELECT count(*) FROM delta_scan('{table}')").fetchone()
@@ -99,8 +102,32 @@ def test_every_criterion_check_passes_on_the_sample_territory(materialized):
     instance, _, _ = materialized
     graph = defs.resolve_asset_graph()
     checks = list(graph.asset_check_keys)
-    assert len(checks) == 7 * 10
+    assert len(checks) == len(FICHES) * 10
     for key in checks:
         records = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
         assert records, key
         assert all(r.status.value == "SUCCEEDED" for r in records), key
+
+
+def test_every_kind_of_source_reaches_sql(materialized):
+    """LiDAR products, gauge and tide series, legal populations: queryable like the layers."""
+    _, store, _ = materialized
+    with connect(store.duckdb_path) as con:
+        products = con.sql(
+            "SELECT product, point_count, density FROM nuage_lidar_cog ORDER BY product"
+        ).fetchall()
+        variables = dict(
+            con.sql("SELECT variable, count(*) FROM hydrometrie GROUP BY 1").fetchall()
+        )
+        (sea_min, sea_max) = con.sql(
+            "SELECT min(value), max(value) FROM maregraphe WHERE variable = 'niveau_mer'"
+        ).fetchone()
+        joined = con.sql(
+            "SELECT count(*) FROM commune JOIN population_communale USING (insee_com)"
+        ).fetchone()
+    assert [p[0] for p in products] == ["mns", "mnt"] and products[0][1] > 0
+    assert {"H", "Q", "QmnJ", "Q_tarage"} <= set(variables)
+    assert variables["Q_tarage"] == variables["H"]  # every stage has its rated discharge
+    # Heights above chart datum (0.9..6.6 m ZH) are stored in NGF-IGN69 (ZH = NGF − 3.20 m).
+    assert -3.0 < sea_min < 0 < sea_max < 4.0
+    assert joined == (4,)

@@ -57,7 +57,7 @@ def test_every_concept_fiche_loads():
         ({"criteria__c07_access__endpoint": None}, "criterion c07_access, field (all fields)"),
         (
             {"criteria__c08_precision__positional_accuracy_m": None},
-            "declare positional_accuracy_m, resolution_m or point_density_per_m2",
+            "declare positional_accuracy_m, resolution_m, point_density_per_m2",
         ),
         ({"criteria__c11_taste": {}}, "criterion c11_taste"),
         ({"criteria__c01_nature__geometry_type": "Point"}, "differs from vector.geometry_type"),
