@@ -19,3 +19,30 @@ def layer(features: dict[str, tuple[float, str]], tile: str = "0380_6550") -> pa
         }
     )
     return table.append_column("row_hash", row_hash(table, ["usage", "geometry"]))
+
+
+def write_las(
+    path,
+    x,
+    y,
+    z,
+    classification=None,
+    *,
+    version: str = "1.4",
+    point_format: int = 6,
+    crs: str | None = "EPSG:2154",
+) -> None:
+    """A small LAS/LAZ file (compressed when the name ends in .laz), with a WKT CRS or none."""
+    import laspy
+    import numpy as np
+    import pyproj
+
+    header = laspy.LasHeader(point_format=point_format, version=version)
+    header.offsets = [float(np.min(x)), float(np.min(y)), 0.0]
+    header.scales = [0.01, 0.01, 0.01]
+    if crs is not None:
+        header.add_crs(pyproj.CRS.from_user_input(crs))
+    las = laspy.LasData(header)
+    las.x, las.y, las.z = x, y, z
+    las.classification = np.full(len(x), 2, np.uint8) if classification is None else classification
+    las.write(str(path))

@@ -31,10 +31,13 @@ from jnft.lakehouse.pointcloud import (
     PointCloudError,
     class_histogram,
     fill_gaps,
+    pyramid_levels,
     read_chunks,
 )
 
 READERS = ("readers.las", "readers.copc")
+# Header bounds and quantized coordinates may disagree by a rounding step.
+HEADER_TOLERANCE = 0.01
 _RANGE = re.compile(
     r"^\s*(?P<dim>[A-Za-z]+)(?P<neg>!?)(?P<open>[\[(])(?P<lo>[^:\])]*):(?P<hi>[^\])]*)(?P<close>[\])])\s*$"
 )
@@ -196,6 +199,24 @@ class TileProducts:
     failures: list[tuple[Path, str]]  # files left out, with the reason
 
 
+def _fill_window(window: GridWindow, window_size: int) -> GridWindow:
+    """The window plus a halo for gap filling, snapped to the global grid's pyramid blocks so
+    that neighbouring tiles fill their common surroundings identically."""
+    if window_size <= 0:
+        return window
+    block = 2 ** pyramid_levels(window_size)
+    halo = 3 * block
+    r = window.resolution
+    # Global cell indices (IGN registration: cell centres on multiples of the resolution).
+    col0 = round((window.x0 + r / 2) / r) - halo
+    row0 = round(-(window.y1 - r / 2) / r) - halo
+    col1 = col0 + window.cols + 2 * halo
+    row1 = row0 + window.rows + 2 * halo
+    col0, row0 = (col0 // block) * block, (row0 // block) * block
+    col1, row1 = -(-col1 // block) * block, -(-row1 // block) * block
+    return GridWindow(col0 * r - r / 2, -row0 * r + r / 2, r, row1 - row0, col1 - col0)
+
+
 def _expand(bounds: tuple[float, float, float, float], margin: float):
     x0, y0, x1, y1 = bounds
     return (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
@@ -229,8 +250,7 @@ def rasterize_tile(
     resolutions = {p.writer.resolution for p in products.values()}
     if resolutions != {window.resolution}:
         raise PipelineError(f"products resolutions {resolutions} differ from the tile grid's")
-    halo = max(p.writer.window_size for p in products.values()) * window.resolution
-    outer = GridWindow.from_bounds(_expand(window.bounds, halo), window.resolution)
+    outer = _fill_window(window, max(p.writer.window_size for p in products.values()))
     totals = {name: Accumulator(outer, p.writer.output_type) for name, p in products.items()}
     dimensions = set().union(*(p.dimensions for p in products.values())) | {"Classification"}
     stats, failures = PointStats(), []
@@ -270,7 +290,7 @@ def _bin_file(
     parts = {name: Accumulator(part_window, p.writer.output_type) for name, p in products.items()}
     stats = PointStats(files=[path])
     cx0, cy0, cx1, cy1 = core.bounds
-    bx0, by0, bx1, by1 = _expand(bounds, 1e-6)
+    bx0, by0, bx1, by1 = _expand(bounds, HEADER_TOLERANCE)
     for points in read_chunks(path, dimensions, chunk_points):
         x, y, z = points["X"], points["Y"], points["Z"]
         if x.size and (x.min() < bx0 or x.max() > bx1 or y.min() < by0 or y.max() > by1):

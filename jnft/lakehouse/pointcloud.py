@@ -8,6 +8,7 @@ point formats 6–10 store them in separate layers, so X/Y/Z/classification skip
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,27 +233,40 @@ def class_histogram(classification: np.ndarray) -> np.ndarray:
     return np.bincount(classification, minlength=256).astype(np.int64)
 
 
+def pyramid_levels(max_distance_cells: float) -> int:
+    """Pyramid depth whose coarsest cells (2^levels fine cells) span the fill distance."""
+    return max(1, math.ceil(math.log2(max(max_distance_cells, 1.0))) + 1)
+
+
 def fill_gaps(values: np.ndarray, known: np.ndarray, max_distance_cells: float) -> np.ndarray:
     """Fill cells without points from their neighbours, up to `max_distance_cells` from data.
 
-    Pull-push: average the known cells up an image pyramid, then interpolate back down
-    (bilinear), keeping known cells as they are. Smooth, O(cells), no point search; cells
-    farther than the distance from any known cell stay NaN (water bodies, missing strips).
+    Pull-push: average the known cells up an image pyramid of `pyramid_levels` levels, then
+    interpolate back down (bilinear, weighted by what is known), keeping measured cells as
+    they are. Smooth, O(cells), no point search; cells farther than the distance from any
+    known cell stay NaN (water bodies, missing strips). The result at a cell depends only on
+    cells within a few pyramid blocks: windows aligned on the blocks of the global grid give
+    the same values where they overlap (tiles are seamless).
     """
     filled = np.where(known, values, np.nan)
     if known.all() or not known.any() or max_distance_cells <= 0:
         return filled
-    estimate = _pull_push(np.where(known, values, 0.0), known.astype(np.float64))
+    estimate, weight = _pull_push(
+        np.where(known, values, 0.0), known.astype(np.float64), pyramid_levels(max_distance_cells)
+    )
     distance = scipy.ndimage.distance_transform_edt(~known)
-    reachable = ~known & (distance <= max_distance_cells)
+    reachable = ~known & (distance <= max_distance_cells) & (weight > 0)
     filled[reachable] = estimate[reachable]
     return filled
 
 
-def _pull_push(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _pull_push(
+    values: np.ndarray, weights: np.ndarray, levels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(values, weights) with empty cells estimated from `levels` coarser levels."""
     rows, cols = values.shape
-    if (rows <= 1 and cols <= 1) or weights.all():
-        return values
+    if levels == 0 or (rows <= 1 and cols <= 1) or weights.all():
+        return values, weights
     # Pull: 2×2 weighted means (odd edges padded with empty cells).
     pr, pc = rows + rows % 2, cols + cols % 2
     v = np.zeros((pr, pc))
@@ -262,12 +276,16 @@ def _pull_push(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     coarse_w = w.reshape(pr // 2, 2, pc // 2, 2).sum(axis=(1, 3))
     coarse_v = v.reshape(pr // 2, 2, pc // 2, 2).sum(axis=(1, 3))
     coarse = np.divide(coarse_v, coarse_w, where=coarse_w > 0, out=np.zeros_like(coarse_v))
-    coarse = _pull_push(coarse, np.minimum(coarse_w, 1.0))
-    # Push: bilinear from the coarse level, only where the fine cell is empty
+    coarse, coarse_w = _pull_push(coarse, np.minimum(coarse_w, 1.0), levels - 1)
+    # Push: bilinear from the coarse level where the fine cell is empty, normalized by the
+    # interpolated weight so that unknown coarse cells do not pull values to zero
     # (fine centre i sits at coarse i/2 − 1/4).
     empty_r, empty_c = np.nonzero(weights == 0)
-    out = values.copy()
-    out[empty_r, empty_c] = scipy.ndimage.map_coordinates(
-        coarse, [empty_r / 2 - 0.25, empty_c / 2 - 0.25], order=1, mode="nearest"
-    )
-    return out
+    at = [empty_r / 2 - 0.25, empty_c / 2 - 0.25]
+    num = scipy.ndimage.map_coordinates(coarse * coarse_w, at, order=1, mode="nearest")
+    den = scipy.ndimage.map_coordinates(coarse_w, at, order=1, mode="nearest")
+    out, out_w = values.copy(), weights.copy()
+    ok = den > 1e-12
+    out[empty_r[ok], empty_c[ok]] = num[ok] / den[ok]
+    out_w[empty_r[ok], empty_c[ok]] = 1.0
+    return out, out_w
