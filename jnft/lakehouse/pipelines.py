@@ -259,8 +259,9 @@ def rasterize_tile(
         if part_window is None:
             continue
         try:
-            parts, file_stats = _bin_file(path, bounds, products, part_window, window, dimensions,
-                                          chunk_points)  # fmt: skip
+            parts, file_stats = _bin_file(
+                path, bounds, products, part_window, window, dimensions, chunk_points
+            )
         except PointCloudError as error:
             failures.append((path, str(error)))
             continue

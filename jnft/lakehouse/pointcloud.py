@@ -166,9 +166,17 @@ class Accumulator:
     def add(self, x: np.ndarray, y: np.ndarray, z: np.ndarray, keep: np.ndarray) -> None:
         w = self.window
         _accumulate(
-            x, y, z, keep, w.x0, w.y1, w.resolution, OPERATIONS[self.operation],
-            self.values, self.counts,
-        )  # fmt: skip
+            x,
+            y,
+            z,
+            keep,
+            w.x0,
+            w.y1,
+            w.resolution,
+            OPERATIONS[self.operation],
+            self.values,
+            self.counts,
+        )
 
     def absorb(self, part: Accumulator) -> None:
         """Fold a sub-window's accumulator into this one (same grid and operation)."""

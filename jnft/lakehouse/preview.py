@@ -99,8 +99,12 @@ def series_preview(frame, title: str, last_days: int = 60) -> bytes:
         ["station", "variable"], maintain_order=True
     ):
         unit = part["unit"][0]
-        ax.plot(part["time"].to_numpy(), part["value"].to_numpy(), lw=0.8,
-                label=f"{station} {variable} ({unit})")  # fmt: skip
+        ax.plot(
+            part["time"].to_numpy(),
+            part["value"].to_numpy(),
+            lw=0.8,
+            label=f"{station} {variable} ({unit})",
+        )
     ax.legend(fontsize=6)
     fig.autofmt_xdate()
     return _png(fig)

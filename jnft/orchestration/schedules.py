@@ -22,8 +22,9 @@ def build_gauge_schedule(fiches: Sequence[Fiche]) -> dg.ScheduleDefinition | Non
     ]
     if not hourly:
         return None
-    keys = sorted({bronze_key(f.source.name) for f in hourly} | {silver_key(f.id) for f in hourly},
-                  key=str)  # fmt: skip
+    keys = sorted(
+        {bronze_key(f.source.name) for f in hourly} | {silver_key(f.id) for f in hourly}, key=str
+    )
     job = dg.define_asset_job(
         "gauge_series",
         selection=dg.AssetSelection.assets(*keys),

@@ -169,10 +169,11 @@ def _observe_series(store: Lakehouse, fiche: Fiche, obs: Observation) -> Observa
             loads.to_pyarrow_table(columns=["source_sha256"])["source_sha256"].to_pylist()
         )
     checked = frame.select(
-        pl.concat_str(pl.col("station", "variable"), pl.col("time").cast(pl.String), separator="/")
-        .alias("feature_id"),
+        pl.concat_str(
+            pl.col("station", "variable"), pl.col("time").cast(pl.String), separator="/"
+        ).alias("feature_id"),
         *[pl.col(c) for c in {"value", *fiche.criteria.c09_quality.required_attributes}],
-    ).to_pandas()  # fmt: skip
+    ).to_pandas()
     checked["geometry_is_valid"] = True  # observations carry no geometry: stations do
     obs.expectations = run_suite(fiche, checked)
     obs.quarantined = _quarantined_rows(store, fiche.id, obs.source_files)

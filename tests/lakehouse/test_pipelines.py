@@ -48,11 +48,13 @@ def test_ranges_or_within_a_dimension_and_across_dimensions():
         ([{"type": "filters.smrf"}, {"type": "writers.gdal"}], "filters.smrf.*not supported"),
         ([{"type": "filters.range", "limits": "Classification[2:2]"}], "ends with one writers"),
         ([{"type": "writers.gdal", "output_type": "idw"}], "output_type 'idw'"),
-        ([{"type": "filters.range", "limits": "Colour[1:2]"}, {"type": "writers.gdal"}],
-         "unknown dimension 'Colour'"),
+        (
+            [{"type": "filters.range", "limits": "Colour[1:2]"}, {"type": "writers.gdal"}],
+            "unknown dimension 'Colour'",
+        ),
         ([{"type": "filters.range", "limits": "Z 1 2"}, {"type": "writers.gdal"}], "cannot parse"),
     ],
-)  # fmt: skip
+)
 def test_unsupported_pipelines_are_named(stages, message):
     with pytest.raises(PipelineError, match=message):
         parse_pipeline(stages, default_resolution=1.0)
