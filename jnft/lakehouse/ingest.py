@@ -28,7 +28,7 @@ from jnft.lakehouse.pointcloud import read_info as read_pointcloud_info
 from jnft.lakehouse.quarantine import (
     QUARANTINE_SCHEMA,
     SourceFileError,
-    file_rejection,
+    reject_file,
     write_quarantine,
 )
 from jnft.lakehouse.store import Lakehouse
@@ -277,21 +277,16 @@ def readable_files(
 ) -> list[tuple[BronzeEntry, T]]:
     """`read` each file; a file that cannot be used lands in quarantine with its reason and
     the others go on. Quarantine rows of the files read are for the caller to write."""
-    done, rejected = [], []
+    done = []
     for entry in files:
         try:
             done.append((entry, read(entry)))
         except SourceFileError as error:
             reason = str(error).replace(entry.bronze_path, entry.relative_path)
-            rejected.append(file_rejection(entry.sha256, entry.relative_path, reason))
+            uri = store.table_uri(concept, "quarantine")
+            reject_file(uri, entry.sha256, entry.relative_path, reason, error.criterion)
             report.rejected_files.append(reason)
-    if rejected:
-        write_quarantine(
-            store.table_uri(concept, "quarantine"),
-            pa.concat_tables(rejected),
-            [t["source_sha256"][0].as_py() for t in rejected],
-        )
-        report.quarantined += len(rejected)
+            report.quarantined += 1
     return done
 
 
@@ -505,7 +500,8 @@ def ingest_pointcloud(
         if extent is not None and not raster.overlaps(info.bounds, extent):
             raise PointCloudError(
                 f"{entry.bronze_path}: points {info.bounds} lie outside the territory {extent}"
-                + (" (degrees: wrong CRS?)" if max(map(abs, info.bounds)) <= 360 else "")
+                + (" (degrees: wrong CRS?)" if max(map(abs, info.bounds)) <= 360 else ""),
+                "c06_extent",
             )
         return info.crs, info.bounds
 
@@ -530,11 +526,8 @@ def ingest_pointcloud(
             for path, reason in products.failures:
                 entry = by_path[path]
                 reason = reason.replace(entry.bronze_path, entry.relative_path)
-                write_quarantine(
-                    store.table_uri(concept, "quarantine"),
-                    file_rejection(entry.sha256, entry.relative_path, reason),
-                    [entry.sha256],
-                )
+                uri = store.table_uri(concept, "quarantine")
+                reject_file(uri, entry.sha256, entry.relative_path, reason)
                 report.rejected_files.append(reason)
                 report.quarantined += 1
                 complete = False

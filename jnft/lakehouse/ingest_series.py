@@ -22,7 +22,7 @@ from jnft.lakehouse.delta import ensure_table, open_table
 from jnft.lakehouse.quarantine import (
     QUARANTINE_SCHEMA,
     SourceFileError,
-    file_rejection,
+    reject_file,
     write_quarantine,
 )
 from jnft.lakehouse.store import Lakehouse
@@ -124,11 +124,7 @@ def ingest_series(
             series = read(Path(entry.bronze_path))
         except SourceFileError as error:
             reason = str(error).replace(entry.bronze_path, entry.relative_path)
-            write_quarantine(
-                quarantine,
-                file_rejection(entry.sha256, entry.relative_path, reason),
-                [entry.sha256],
-            )
+            reject_file(quarantine, entry.sha256, entry.relative_path, reason, error.criterion)
             report.rejected_files.append(reason)
             report.quarantined += 1
             continue

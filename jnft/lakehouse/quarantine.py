@@ -27,7 +27,12 @@ QUARANTINE_SCHEMA = pa.schema(
 
 
 class SourceFileError(ValueError):
-    """A delivered file that cannot be used at all, with the file and the problem."""
+    """A delivered file that cannot be used at all, with the file and the problem, against
+    the criterion it fails (by default C10: not the declared format)."""
+
+    def __init__(self, message: str, criterion: str = "c10_standard") -> None:
+        super().__init__(message)
+        self.criterion = criterion
 
 
 def file_rejection(
@@ -105,3 +110,12 @@ def write_quarantine(uri: str, rows: pa.Table, shas: list[str]) -> None:
     ensure_table(uri, QUARANTINE_SCHEMA)
     predicate = "source_sha256 IN (" + ", ".join(f"'{s}'" for s in shas) + ")"
     write_deltalake(uri, rows, mode="overwrite", predicate=predicate)
+
+
+def reject_file(
+    uri: str, source_sha256: str, source_name: str, reason: str, criterion: str = "c10_standard"
+) -> None:
+    """Quarantine a whole file (idempotent: replaces that file's earlier quarantine rows)."""
+    write_quarantine(
+        uri, file_rejection(source_sha256, source_name, reason, criterion), [source_sha256]
+    )

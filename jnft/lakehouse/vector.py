@@ -95,6 +95,7 @@ def read_vector(
         ) from error
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:
         raise SourceFileError(f"{path}: not a readable {fmt} file ({error})") from error
+    _check_text_decoded(table, path, encoding)
     geometry_name = meta.get("geometry_name") or "wkb_geometry"
     if geometry_name not in table.column_names:
         raise SourceFileError(f"{path}: layer {layer!r} has no geometry column")
@@ -106,8 +107,29 @@ def read_vector(
         raise SourceFileError(f"{path}: the file has no CRS and the fiche declares none")
     missing = sorted(set(columns) - set(table.column_names))
     if missing:
-        raise SourceFileError(f"{path}: layer {layer!r} lacks the columns {missing}")
+        hint = (
+            " (Shapefile field names are cut at 10 characters: map the short names)"
+            if fmt == "ESRI Shapefile" and any(len(m) > 10 for m in missing)
+            else ""
+        )
+        raise SourceFileError(f"{path}: layer {layer!r} lacks the columns {missing}{hint}")
     return RawLayer(table, crs_of(declared))
+
+
+def _check_text_decoded(table: pa.Table, path: Path, encoding: str | None) -> None:
+    """GDAL passes the bytes of a DBF without `.cpg` through undecoded: Windows-1252 accents
+    would then be invalid UTF-8 in the table. Refuse rather than store mangled names."""
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            try:
+                column.validate(full=True)
+            except pa.ArrowInvalid as error:
+                raise SourceFileError(
+                    f"{path}: text of {name!r} is not valid in the assumed encoding "
+                    f"({encoding or 'none declared, UTF-8 assumed'}); set source.encoding in "
+                    "the fiche (e.g. cp1252 or latin-1) or deliver the .cpg file"
+                ) from error
 
 
 _EXTENSIONS = {"GPKG": (".gpkg",), "ESRI Shapefile": (".shp",), "GeoJSON": (".geojson", ".json")}
