@@ -74,3 +74,30 @@ def test_lidar_hd_dtm_geotiff_is_on_the_half_metre_grid(shared_data, tmp_path):
     with rasterio.open(store.root / index["path"][0].as_py()) as tile:
         window = tile.window(770_549.75, 6_277_550.25, 770_599.75, 6_277_600.25)
         assert (tile.read(1, window=window) == original).all()
+
+
+def test_legal_populations_join_the_communes_by_insee_code(shared_data):
+    """2018 communes of Charente-Maritime (CRS84) and the national legal-population file:
+    codes stay text (01001, 2A004), and every commune finds its population except those
+    merged into a commune nouvelle since 2018."""
+    import polars as pl
+
+    from jnft.lakehouse.table import prepare_table, read_table
+
+    path = shared_data / "population" / "decoupage-administratif__donnees_communes.csv"
+    columns = {"COM": "string", "Commune": "string", "PMUN": "int64"}
+    frame = read_table(path, list(columns), ";", None)
+    table = prepare_table(frame, columns, {}, "COM", source_name=path.name, source_sha256="p")
+    assert table.rows.num_rows + table.quarantine.num_rows == 34_970
+    codes = set(table.rows["feature_id"].to_pylist())
+    assert {"01001", "2A004"} <= codes
+    geojson = shared_data / "vector" / "france-geojson__communes-17-charente-maritime.geojson"
+    raw = read_vector(geojson, "GeoJSON", layer=None, columns=["code", "nom"], fallback_crs=None)
+    spec = LayerSpec({"code": "string", "nom": "string"}, {}, "code", [])
+    communes = pl.from_arrow(prepare_layer(raw, spec, source_path=geojson, source_sha256="c").rows)
+    population = pl.from_arrow(table.rows).select("feature_id", "PMUN")
+    joined = communes.join(population, on="feature_id", how="left")
+    matched = joined["PMUN"].is_not_null().mean()
+    print(f"Charente-Maritime 2018 communes with a legal population: {matched:.1%}")
+    assert matched > 0.95
+    assert joined.filter(pl.col("feature_id") == "17300")["PMUN"][0] > 70_000  # La Rochelle
