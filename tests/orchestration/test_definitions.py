@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
-
 from jnft.orchestration.definitions import defs
 from jnft.paths import PROJECT_DIR
 
@@ -75,15 +73,3 @@ def test_dagster_cli_validates_the_workspace(tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_tile_sensor_registers_declared_tiles(small_sources):
-    from jnft.orchestration.resources import LakehouseResource
-    from jnft.orchestration.sensors import territory_tiles_sensor
-
-    instance = dg.DagsterInstance.ephemeral()
-    resource = LakehouseResource(root=str(small_sources / "lake"), sources=str(small_sources))
-    context = dg.build_sensor_context(instance=instance, resources={"lakehouse": resource})
-    result = territory_tiles_sensor(context)
-    requests = result.dynamic_partitions_requests
-    assert requests[0].partition_keys == ["0380_6550", "0390_6550"]
