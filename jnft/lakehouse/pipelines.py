@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Full, Queue
 
 import numpy as np
 
@@ -184,13 +187,6 @@ class PointStats:
     zmax: float = -math.inf
     files: list[Path] = field(default_factory=list)
 
-    def add(self, other: PointStats) -> None:
-        self.point_count += other.point_count
-        self.histogram += other.histogram
-        self.zmin = min(self.zmin, other.zmin)
-        self.zmax = max(self.zmax, other.zmax)
-        self.files += other.files
-
 
 @dataclass
 class TileProducts:
@@ -245,63 +241,106 @@ def rasterize_tile(
 
     Points within the largest `window_size` around the window are binned too, so that gap
     filling at a tile edge sees the neighbour's data and adjacent tiles agree. A file that
-    fails to decode is left out whole (its partial accumulation is discarded) and reported.
+    fails to decode is left out whole and reported: the tile is binned again without it (a
+    rare cost, paid instead of a second grid per file to roll a partial file back).
     """
     resolutions = {p.writer.resolution for p in products.values()}
     if resolutions != {window.resolution}:
         raise PipelineError(f"products resolutions {resolutions} differ from the tile grid's")
     outer = _fill_window(window, max(p.writer.window_size for p in products.values()))
-    totals = {name: Accumulator(outer, p.writer.output_type) for name, p in products.items()}
     dimensions = set().union(*(p.dimensions for p in products.values())) | {"Classification"}
-    stats, failures = PointStats(), []
-    for path, bounds in files:
-        part_window = _snap_window(bounds, outer)
-        if part_window is None:
-            continue
+    touching = [(p, b) for p, b in files if _snap_window(b, outer) is not None]
+    failures: list[tuple[Path, str]] = []
+    while True:
+        totals = {name: Accumulator(outer, p.writer.output_type) for name, p in products.items()}
+        stats = PointStats()
         try:
-            parts, file_stats = _bin_file(
-                path, bounds, products, part_window, window, dimensions, chunk_points
-            )
-        except PointCloudError as error:
-            failures.append((path, str(error)))
-            continue
-        for name, part in parts.items():
-            totals[name].absorb(part)
-        stats.add(file_stats)
+            for path, bounds in touching:
+                _bin_file(path, bounds, products, totals, window, dimensions, chunk_points, stats)
+            break
+        except _FileFailed as failed:
+            failures.append((failed.path, failed.reason))
+            touching = [(p, b) for p, b in touching if p != failed.path]
     row, col = window.offset_in(outer)
     arrays = {}
     for name, pipeline in products.items():
-        values, known = totals[name].result()
+        values = totals.pop(name).result()  # the grids go as soon as their product is made
         writer = pipeline.writer
-        filled = fill_gaps(values, known, writer.window_size)
-        core = filled[row : row + window.rows, col : col + window.cols]
+        core = fill_gaps(values, writer.window_size)[
+            row : row + window.rows, col : col + window.cols
+        ]
         arrays[name] = np.where(np.isnan(core), writer.nodata, core).astype(writer.data_type)
     return TileProducts(arrays, stats, failures)
+
+
+class _FileFailed(Exception):
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+
+
+def _prefetched(chunks: Iterator[dict[str, np.ndarray]]) -> Iterator[dict[str, np.ndarray]]:
+    """Decode the next chunk in a thread while the current one is binned (the Numba kernels
+    release the GIL). Errors surface in the consumer; a consumer that stops early stops the
+    thread."""
+    queue: Queue = Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not offer(chunk):
+                    return
+            offer(done)
+        except BaseException as error:  # handed to the consumer, which raises it
+            offer(error)
+
+    worker = threading.Thread(target=produce, daemon=True)
+    worker.start()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _bin_file(
     path: Path,
     bounds: tuple[float, float, float, float],
     products: dict[str, RasterPipeline],
-    part_window: GridWindow,
+    totals: dict[str, Accumulator],
     core: GridWindow,
     dimensions: set[str],
     chunk_points: int,
-) -> tuple[dict[str, Accumulator], PointStats]:
-    parts = {name: Accumulator(part_window, p.writer.output_type) for name, p in products.items()}
-    stats = PointStats(files=[path])
+    stats: PointStats,
+) -> None:
     cx0, cy0, cx1, cy1 = core.bounds
     bx0, by0, bx1, by1 = _expand(bounds, HEADER_TOLERANCE)
-    for points in read_chunks(path, dimensions, chunk_points):
-        x, y, z = points["X"], points["Y"], points["Z"]
-        if x.size and (x.min() < bx0 or x.max() > bx1 or y.min() < by0 or y.max() > by1):
-            raise PointCloudError(f"{path}: points lie outside the header's bounds {bounds}")
-        for name, pipeline in products.items():
-            parts[name].add(x, y, z, pipeline.mask(points))
-        inside = (x >= cx0) & (x < cx1) & (y > cy0) & (y <= cy1)
-        if inside.any():
-            stats.point_count += int(inside.sum())
-            stats.histogram += class_histogram(points["Classification"][inside])
-            stats.zmin = min(stats.zmin, float(z[inside].min()))
-            stats.zmax = max(stats.zmax, float(z[inside].max()))
-    return parts, stats
+    stats.files.append(path)
+    try:
+        for points in _prefetched(read_chunks(path, dimensions, chunk_points)):
+            x, y, z = points["X"], points["Y"], points["Z"]
+            if x.size and (x.min() < bx0 or x.max() > bx1 or y.min() < by0 or y.max() > by1):
+                raise PointCloudError(f"{path}: points lie outside the header's bounds {bounds}")
+            for name, pipeline in products.items():
+                totals[name].add(x, y, z, pipeline.mask(points))
+            inside = (x >= cx0) & (x < cx1) & (y > cy0) & (y <= cy1)
+            if inside.any():
+                stats.point_count += int(inside.sum())
+                stats.histogram += class_histogram(points["Classification"][inside])
+                stats.zmin = min(stats.zmin, float(z[inside].min()))
+                stats.zmax = max(stats.zmax, float(z[inside].max()))
+    except PointCloudError as error:
+        raise _FileFailed(path, str(error)) from error

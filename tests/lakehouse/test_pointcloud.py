@@ -88,23 +88,10 @@ def test_binning_matches_numpy_for_every_operation():
     for operation, values in expected.items():
         acc = Accumulator(window, operation)
         acc.add(x, y, z, keep)
-        result, has = acc.result()
-        assert np.allclose(result.ravel()[has.ravel()], values[has.ravel()]), operation
-
-
-def test_a_sub_window_folds_into_its_parent():
-    outer = GridWindow(0.0, 10.0, 1.0, 10, 10)
-    part = GridWindow(3.0, 7.0, 1.0, 2, 4)
-    rng = np.random.default_rng(1)
-    x, y, z = rng.uniform(3, 7, 500), rng.uniform(5, 7, 500), rng.normal(size=500)
-    keep = np.ones(500, bool)
-    whole, piece = Accumulator(outer, "max"), Accumulator(part, "max")
-    whole.add(x, y, z, keep)
-    piece.add(x, y, z, keep)
-    folded = Accumulator(outer, "max")
-    folded.absorb(piece)
-    assert np.array_equal(folded.result()[0], whole.result()[0])
-    assert np.array_equal(folded.counts, whole.counts)
+        result = acc.result().ravel()
+        has = counts > 0
+        assert np.array_equal(np.isfinite(result), has), operation
+        assert np.allclose(result[has], values[has], rtol=1e-6), operation
 
 
 def test_gaps_are_filled_smoothly_up_to_the_distance():
@@ -113,7 +100,7 @@ def test_gaps_are_filled_smoothly_up_to_the_distance():
     known = np.ones_like(plane, bool)
     known[20:26, 20:26] = False  # a hole of 6 cells
     known[:, 50:] = False  # a 14-cell wide strip with no data
-    filled = fill_gaps(plane, known, max_distance_cells=8)
-    assert np.array_equal(filled[known], plane[known])  # measured cells are kept
+    filled = fill_gaps(np.where(known, plane, np.nan).astype(np.float32), max_distance_cells=8)
+    assert np.allclose(filled[known], plane[known], atol=1e-5)  # measured cells are kept
     assert np.abs(filled[20:26, 20:26] - plane[20:26, 20:26]).max() < 0.15
     assert np.isfinite(filled[:, 50:58]).all() and np.isnan(filled[:, 59:]).all()
