@@ -53,19 +53,18 @@ def _concepts_list(args: argparse.Namespace) -> int:
     from jnft.quality.observe import observe
 
     store = Lakehouse.from_env()
-    print(f"{'concept':30s} {'role':18s} {'kind':7s} {'public':7s} C1..C10")
+    print(f"{'concept':30s} {'role':18s} {'kind':11s} {'public':7s} C1..C10")
     for fiche in load_fiches(CONCEPTS_DIR):
         if has_data(store, fiche):
             outcomes = evaluate(fiche, observe(store, fiche, None))
             marks = "".join("✓" if o.passed else "✗" for o in outcomes.values())
         else:
             marks = "not materialized"
-        print(f"{fiche.id:30s} {fiche.role:18s} {fiche.kind:7s} {fiche.is_public!s:7s} {marks}")
+        print(f"{fiche.id:30s} {fiche.role:18s} {fiche.kind:11s} {fiche.is_public!s:7s} {marks}")
     return 0
 
 
 def _concepts_characterize(args: argparse.Namespace) -> int:
-    from jnft.lakehouse.history import current
     from jnft.lakehouse.store import Lakehouse
     from jnft.paths import CONCEPTS_DIR
     from jnft.quality import characterize as ch
@@ -80,7 +79,7 @@ def _concepts_characterize(args: argparse.Namespace) -> int:
     store = Lakehouse.from_env()
     if not ch.has_data(store, fiche):
         raise FileNotFoundError(f"{fiche.id} is not materialized in {store.root} (make demo)")
-    rows = current(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"))
+    rows = ch.current_rows(store, fiche)
     obs = observe(store, fiche, None, rows=rows)  # read once, observed and characterized
     draft = ch.characterize(fiche, rows, obs)
     out = Path(args.out)
@@ -90,6 +89,24 @@ def _concepts_characterize(args: argparse.Namespace) -> int:
         ch.markdown(fiche, draft, evaluate(fiche, obs)), encoding="utf-8"
     )
     print(f"{out / fiche.id}.yaml and .md written")
+    return 0
+
+
+def _concepts_pipeline(args: argparse.Namespace) -> int:
+    import json
+
+    from jnft.paths import CONCEPTS_DIR
+    from jnft.quality.fiche import load_fiche
+
+    fiche = load_fiche(CONCEPTS_DIR / f"{args.concept}.yaml")
+    if fiche.pointcloud is None:
+        raise ValueError(f"{fiche.id} is not a point-cloud concept: it has no pipelines")
+    pipelines = fiche.pointcloud.pipelines()
+    if args.product not in pipelines:
+        raise ValueError(f"{fiche.id} has no product {args.product!r}: {sorted(pipelines)}")
+    output = args.output or f"{fiche.id}_{args.product}.tif"
+    document = pipelines[args.product].to_pdal(args.files, output)
+    print(json.dumps(document, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -118,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--max-rows", type=int, default=40)
     sql.set_defaults(func=_sql)
 
-    concepts = commands.add_parser("concepts", help="geo-concepts: list, characterize")
+    concepts = commands.add_parser(
+        "concepts", help="geo-concepts: list, characterize, export PDAL pipelines"
+    )
     verbs = concepts.add_subparsers(dest="verb", required=True)
     listing = verbs.add_parser("list", help="every concept with its role and its 10 checks")
     listing.set_defaults(func=_concepts_list)
@@ -126,6 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     charac.add_argument("concept")
     charac.add_argument("--out", default="./.jnft/characterization")
     charac.set_defaults(func=_concepts_characterize)
+    pdal = verbs.add_parser(
+        "pipeline", help="a point-cloud product as a PDAL JSON pipeline (for `pdal pipeline`)"
+    )
+    pdal.add_argument("concept")
+    pdal.add_argument("product")
+    pdal.add_argument("files", nargs="+", help="LAS/LAZ/COPC files to read")
+    pdal.add_argument("--output", help="GeoTIFF to write (default <concept>_<product>.tif)")
+    pdal.set_defaults(func=_concepts_pipeline)
 
     args = parser.parse_args(argv)
     try:

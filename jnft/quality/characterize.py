@@ -11,7 +11,9 @@ import pyarrow as pa
 import yaml
 
 from jnft.lakehouse.delta import open_table
+from jnft.lakehouse.history import current
 from jnft.lakehouse.store import Lakehouse
+from jnft.lakehouse.timeseries import current_observations
 from jnft.lakehouse.vector import TARGET_CRS
 from jnft.quality.checks import Outcome
 from jnft.quality.fiche import Fiche
@@ -38,15 +40,33 @@ SYSTEM_COLUMNS = {
     "height",
     "valid_fraction",
     "valid_cells",
+    # point-cloud index and time-series bookkeeping
+    "point_count",
+    "density",
+    "class_histogram",
+    "zmin",
+    "zmax",
+    "products",
+    "las_files",
+    "year",
+    "ingested_at",
     "minimum",
     "maximum",
     "mean",
 }
 
 
+GEOMETRY_OF_KIND = {
+    "raster": "Raster",
+    "pointcloud": "PointCloud",
+    "table": "None",
+    "timeseries": "Point",
+}  # the stations of a series
+
+
 def _geometry_type(types: list[str], kind: str) -> str:
-    if kind != "vector":
-        return {"raster": "Raster", "pointcloud": "PointCloud"}[kind]
+    if kind in GEOMETRY_OF_KIND:
+        return GEOMETRY_OF_KIND[kind]
     names = {t.removesuffix(" Z") for t in types}
     multi = {n for n in names if n.startswith("Multi")}
     return sorted(multi or names)[0] if names else "Unknown"
@@ -63,7 +83,7 @@ def characterize(fiche: Fiche, rows: pa.Table, obs: Observation) -> dict:
     ranges = {
         c: [frame[c].min(), frame[c].max()] for c in numeric if frame[c].null_count() < frame.height
     }
-    if fiche.kind != "vector" and frame.height:
+    if fiche.kind in ("raster", "pointcloud") and frame.height:
         ranges["value"] = [frame["minimum"].min(), frame["maximum"].max()]
     bbox = None
     if obs.bbox:
@@ -140,4 +160,12 @@ def _cell(values: dict) -> str:
 
 
 def has_data(store: Lakehouse, fiche: Fiche) -> bool:
-    return open_table(store.table_uri(fiche.id, "versions")) is not None
+    table = "observations" if fiche.kind == "timeseries" else "versions"
+    return open_table(store.table_uri(fiche.id, table)) is not None
+
+
+def current_rows(store: Lakehouse, fiche: Fiche) -> pa.Table:
+    """The current rows of any kind of concept: history rows, or current observations."""
+    if fiche.kind == "timeseries":
+        return current_observations(store.table_uri(fiche.id, "observations")).to_arrow()
+    return current(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"))

@@ -37,3 +37,14 @@ def test_concepts_list_and_characterize(small_sources, tmp_path, monkeypatch, ca
     assert "not materialized" in lines["commune"]
     assert main(["concepts", "characterize", "batiment", "--out", str(tmp_path / "c")]) == 0
     assert (tmp_path / "c" / "batiment.md").read_text().count("|") > 40
+
+
+def test_a_point_cloud_product_exports_as_a_pdal_pipeline(capsys):
+    import json
+
+    assert main(["concepts", "pipeline", "nuage_lidar", "mnt", "a.laz", "--output", "m.tif"]) == 0
+    stages = json.loads(capsys.readouterr().out)["pipeline"]
+    assert [s["type"] for s in stages] == ["readers.las", "filters.range", "writers.gdal"]
+    assert stages[-1]["filename"] == "m.tif" and stages[-1]["resolution"] == 1.0
+    assert main(["concepts", "pipeline", "mnt", "x", "a.laz"]) == 2
+    assert "not a point-cloud concept" in capsys.readouterr().err
