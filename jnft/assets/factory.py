@@ -18,15 +18,14 @@ from jnft.lakehouse.geoparquet import write_geoparquet
 from jnft.lakehouse.history import current
 from jnft.lakehouse.ingest import (
     IngestReport,
-    PointCloudSource,
     RasterSource,
     TableSource,
     VectorSource,
-    ingest_pointcloud,
     ingest_raster,
     ingest_table,
     ingest_vector,
 )
+from jnft.lakehouse.ingest_pointcloud import PointCloudSource, ingest_pointcloud
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.summary import LayerSummary, summarize
 from jnft.lakehouse.vector import TARGET_CRS, LayerSpec

@@ -4,9 +4,7 @@ history for the requested tiles; rejected rows to quarantine; every merge logged
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +12,6 @@ from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import rasterio
 import shapely
 from deltalake import DeltaTable, write_deltalake
 
@@ -22,9 +19,6 @@ from jnft.lakehouse import raster
 from jnft.lakehouse.bronze import BronzeEntry
 from jnft.lakehouse.delta import ensure_table
 from jnft.lakehouse.history import MergeResult, current_state, merge_vintage
-from jnft.lakehouse.pipelines import RasterPipeline, TileProducts, rasterize_tile
-from jnft.lakehouse.pointcloud import GridWindow, PointCloudError
-from jnft.lakehouse.pointcloud import read_info as read_pointcloud_info
 from jnft.lakehouse.quarantine import (
     QUARANTINE_SCHEMA,
     SourceFileError,
@@ -33,7 +27,7 @@ from jnft.lakehouse.quarantine import (
 )
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.table import prepare_table, read_table
-from jnft.lakehouse.tiles import tile_bounds, tiles_covering
+from jnft.lakehouse.tiles import tiles_covering
 from jnft.lakehouse.vector import (
     BBOX_COLUMNS,
     LayerSpec,
@@ -74,14 +68,6 @@ class RasterSource:
     dtype: str
 
 
-@dataclass(frozen=True)
-class PointCloudSource:
-    fallback_crs: str | None
-    resolution: float
-    products: dict[str, RasterPipeline]  # name -> pipeline, the first is the index's `path`
-    chunk_points: int
-
-
 @dataclass
 class IngestReport:
     concept: str
@@ -109,7 +95,7 @@ def _by_vintage(entries: list[BronzeEntry]) -> list[tuple[dt.date, list[BronzeEn
     ]
 
 
-def _sources_key(files: list[BronzeEntry]) -> str:
+def sources_key(files: list[BronzeEntry]) -> str:
     return ",".join(sorted(e.sha256 for e in files))
 
 
@@ -155,7 +141,7 @@ def _existing_tiles(store: Lakehouse, concept: str) -> set[str]:
     return {p["tile"] for p in DeltaTable(uri).partitions()}
 
 
-def _raster_index_rows(tile_info: raster.RasterTile, root: Path, sources: str) -> dict:
+def raster_index_row(tile_info: raster.RasterTile, root: Path, sources: str) -> dict:
     footprint = shapely.box(*tile_info.bounds)
     return {
         "feature_id": tile_info.tile,
@@ -214,7 +200,7 @@ class VintageRows:
 RowsOf = Callable[[list[BronzeEntry], Callable[[str], bool], IngestReport], VintageRows]
 
 
-def _merge_vintages(
+def merge_vintages(
     store: Lakehouse,
     concept: str,
     entries: list[BronzeEntry],
@@ -227,7 +213,7 @@ def _merge_vintages(
     done = merged_already(store, concept)
     ensure_table(store.table_uri(concept, "quarantine"), QUARANTINE_SCHEMA)
     for vintage, files in _by_vintage(entries):
-        key = _sources_key(files)
+        key = sources_key(files)
 
         def wanted(tile: str, vintage: dt.date = vintage, key: str = key) -> bool:
             return (tiles is None or tile in tiles) and (tile, vintage.isoformat(), key) not in done
@@ -317,7 +303,7 @@ def ingest_vector(
     def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
         return _prepared_rows(store, concept, files, read, report)
 
-    return _merge_vintages(store, concept, entries, tiles, run_id, rows_of)
+    return merge_vintages(store, concept, entries, tiles, run_id, rows_of)
 
 
 def _prepared_rows(
@@ -382,10 +368,12 @@ def ingest_table(
     def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
         return _prepared_rows(store, concept, files, read, report)
 
-    return _merge_vintages(store, concept, entries, None, run_id, rows_of)
+    return merge_vintages(store, concept, entries, None, run_id, rows_of)
 
 
-def _union(bounds: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+def union_bounds(
+    bounds: list[tuple[float, float, float, float]],
+) -> tuple[float, float, float, float]:
     return (
         min(b[0] for b in bounds),
         min(b[1] for b in bounds),
@@ -394,7 +382,7 @@ def _union(bounds: list[tuple[float, float, float, float]]) -> tuple[float, floa
     )
 
 
-def _unchanged_hashes(store: Lakehouse, concept: str) -> dict[str, int]:
+def unchanged_hashes(store: Lakehouse, concept: str) -> dict[str, int]:
     """row_hash of each tile's current index row: a tile whose content hash is unchanged keeps
     its COG files."""
     current = current_state(
@@ -405,7 +393,7 @@ def _unchanged_hashes(store: Lakehouse, concept: str) -> dict[str, int]:
     return dict(zip(current["tile"].to_list(), current["row_hash"].to_list(), strict=True))
 
 
-def _single_crs(readable: list[tuple[BronzeEntry, tuple]], concept: str) -> str | None:
+def single_crs(readable: list[tuple[BronzeEntry, tuple]], concept: str) -> str | None:
     crs = {info[0] for _, info in readable}
     if len(crs) > 1:
         raise ValueError(
@@ -433,11 +421,11 @@ def ingest_raster(
 
     def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
         readable = readable_files(store, concept, files, read, report)
-        crs = _single_crs(readable, concept)
+        crs = single_crs(readable, concept)
         bounds = {Path(e.bronze_path): info[1] for e, info in readable}
-        unchanged = _unchanged_hashes(store, concept)
+        unchanged = unchanged_hashes(store, concept)
         rows = []
-        covered = tiles_covering(_union(list(bounds.values()))) if bounds else []
+        covered = tiles_covering(union_bounds(list(bounds.values()))) if bounds else []
         for tile in filter(wanted, covered):
             grid = raster.tile_grid_bounds(tile, source.resolution)
             overlapping = [p for p, b in bounds.items() if raster.overlaps(b, grid)]
@@ -454,7 +442,7 @@ def ingest_raster(
             info = raster.describe(
                 array, transform, tile=tile, path=path, crs=crs, nodata=source.nodata
             )
-            row = _raster_index_rows(info, store.root, _sources_key(files))
+            row = raster_index_row(info, store.root, sources_key(files))
             if unchanged.get(tile) != row["row_hash"]:  # an unchanged tile keeps its COG
                 raster.write_cog(array, transform, crs, source.nodata, path)
             rows.append(row)
@@ -462,144 +450,4 @@ def ingest_raster(
             pa.Table.from_pylist(rows, schema=INDEX_SCHEMA), complete=len(readable) == len(files)
         )
 
-    return _merge_vintages(store, concept, entries, tiles, run_id, rows_of)
-
-
-POINTCLOUD_SCHEMA = pa.schema(
-    [
-        *INDEX_SCHEMA,
-        ("point_count", pa.int64()),
-        ("density", pa.float64()),  # points per m² over the area the files cover in the tile
-        ("class_histogram", pa.string()),  # JSON {ASPRS class: points}
-        ("zmin", pa.float64()),
-        ("zmax", pa.float64()),
-        ("products", pa.string()),  # JSON {product: COG path}
-        ("las_files", pa.int32()),
-    ]
-)
-
-
-def ingest_pointcloud(
-    store: Lakehouse,
-    concept: str,
-    source: PointCloudSource,
-    entries: list[BronzeEntry],
-    *,
-    tiles: list[str] | None,
-    run_id: str,
-    extent: tuple[float, float, float, float] | None = None,
-    on_tile: Callable[[str, int, int], None] | None = None,
-) -> IngestReport:
-    """Rasterize each landed vintage's point clouds into product COGs (DTM, DSM…) per tile,
-    streamed, and merge the per-tile index. Files whose header lies outside the declared
-    `extent`, or that fail to decode, are quarantined; `on_tile(tile, done, total)` reports
-    progress."""
-
-    def read(entry: BronzeEntry) -> tuple[str, tuple[float, float, float, float]]:
-        info = read_pointcloud_info(Path(entry.bronze_path), source.fallback_crs)
-        if extent is not None and not raster.overlaps(info.bounds, extent):
-            raise PointCloudError(
-                f"{entry.bronze_path}: points {info.bounds} lie outside the territory {extent}"
-                + (" (degrees: wrong CRS?)" if max(map(abs, info.bounds)) <= 360 else ""),
-                "c06_extent",
-            )
-        return info.crs, info.bounds
-
-    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
-        readable = readable_files(store, concept, files, read, report)
-        crs = _single_crs(readable, concept)
-        bounds = {Path(e.bronze_path): info[1] for e, info in readable}
-        by_path = {Path(e.bronze_path): e for e, _ in readable}
-        unchanged = _unchanged_hashes(store, concept)
-        nodata = {name: p.writer.nodata for name, p in source.products.items()}
-        covered = tiles_covering(_union(list(bounds.values()))) if bounds else []
-        todo = [t for t in covered if wanted(t)]
-        rows, complete = [], len(readable) == len(files)
-        for done, tile in enumerate(todo):
-            window = raster.data_window(list(bounds.values()), tile, source.resolution)
-            if window is None:
-                continue
-            grid = GridWindow.from_bounds(window, source.resolution)
-            products = rasterize_tile(
-                list(bounds.items()), source.products, grid, source.chunk_points
-            )
-            for path, reason in products.failures:
-                entry = by_path[path]
-                reason = reason.replace(entry.bronze_path, entry.relative_path)
-                uri = store.table_uri(concept, "quarantine")
-                reject_file(uri, entry.sha256, entry.relative_path, reason)
-                report.rejected_files.append(reason)
-                report.quarantined += 1
-                complete = False
-            if products.stats.point_count == 0:
-                continue
-            rows.append(
-                _pointcloud_index_row(
-                    store,
-                    concept,
-                    tile,
-                    files,
-                    grid,
-                    crs,
-                    products,
-                    nodata,
-                    unchanged,
-                    covered_area(list(bounds.values()), tile),
-                )
-            )
-            if on_tile is not None:
-                on_tile(tile, done + 1, len(todo))
-        return VintageRows(pa.Table.from_pylist(rows, schema=POINTCLOUD_SCHEMA), complete)
-
-    return _merge_vintages(store, concept, entries, tiles, run_id, rows_of)
-
-
-def covered_area(bounds: list[tuple[float, float, float, float]], tile: str) -> float:
-    """m² of the tile that the files' header boxes cover (overlaps counted once)."""
-    union = shapely.union_all([shapely.box(*b) for b in bounds])
-    return float(shapely.intersection(union, shapely.box(*tile_bounds(tile))).area)
-
-
-def _pointcloud_index_row(
-    store: Lakehouse,
-    concept: str,
-    tile: str,
-    files: list[BronzeEntry],
-    grid: GridWindow,
-    crs: str,
-    products: TileProducts,
-    source_nodata: dict[str, float],
-    unchanged: dict[str, int],
-    area: float,
-) -> dict:
-    """Write the tile's product COGs (unless unchanged) and describe them for the index."""
-    vintage = files[0].vintage
-    transform = rasterio.Affine(grid.resolution, 0, grid.x0, 0, -grid.resolution, grid.y1)
-    paths, digest = {}, hashlib.sha256()
-    infos = {}
-    for name, array in products.arrays.items():
-        nodata = source_nodata[name]
-        path = store.cog_path(concept, tile, f"{vintage}_{name}")
-        infos[name] = raster.describe(
-            array, transform, tile=tile, path=path, crs=crs, nodata=nodata
-        )
-        paths[name] = path.relative_to(store.root).as_posix()
-        digest.update(infos[name].content_sha256.encode())
-    primary = infos[next(iter(infos))]
-    row = _raster_index_rows(primary, store.root, _sources_key(files))
-    row["row_hash"] = int.from_bytes(digest.digest()[:8], "big", signed=True)
-    if unchanged.get(tile) != row["row_hash"]:
-        for name, array in products.arrays.items():
-            raster.write_cog(array, transform, crs, infos[name].nodata, infos[name].path)
-    stats = products.stats
-    histogram = {str(c): int(n) for c, n in enumerate(stats.histogram) if n}
-    return {
-        **row,
-        "point_count": stats.point_count,
-        "density": stats.point_count / area if area else 0.0,
-        "class_histogram": json.dumps(histogram),
-        "zmin": stats.zmin,
-        "zmax": stats.zmax,
-        "products": json.dumps(paths),
-        "las_files": len(stats.files),
-    }
+    return merge_vintages(store, concept, entries, tiles, run_id, rows_of)

@@ -8,7 +8,7 @@ import rasterio
 
 from jnft.lakehouse.bronze import BronzeEntry
 from jnft.lakehouse.history import current
-from jnft.lakehouse.ingest import PointCloudSource, ingest_pointcloud
+from jnft.lakehouse.ingest_pointcloud import PointCloudSource, ingest_pointcloud
 from jnft.lakehouse.pipelines import parse_pipeline, rasterize_tile
 from jnft.lakehouse.pointcloud import GridWindow, PointCloudError, read_info
 from jnft.lakehouse.store import Lakehouse
