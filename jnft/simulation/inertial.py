@@ -201,12 +201,15 @@ def simulate(
                setup.wet_depth, row_max, edges, r0, r1, c0, c1)  # fmt: skip
         for cells, hydrograph in sources:
             q = hydrograph.at(t - dt / 2)
-            h[cells[:, 0], cells[:, 1]] += q * dt / (dx * dx * len(cells))
+            index = (cells[:, 0], cells[:, 1])
+            h[index] += q * dt / (dx * dx * len(cells))
             inflow_volume += q * dt
+            _track_set(h, index, max_depth, arrival, t, setup.wet_depth)
         for index, level in held:
             target = np.maximum(level.at(t) - z[index], 0.0)
             held_volume += float((target - h[index]).sum() * dx * dx)
             h[index] = target
+            _track_set(h, index, max_depth, arrival, t, setup.wet_depth)
         h_max = max(row_max[r0:r1].max(initial=0.0), _held_max(h, held, sources))
         updates += (r1 - r0) * (c1 - c0)
         steps += 1
@@ -221,6 +224,13 @@ def simulate(
         h, max_depth, max_speed, arrival, balance, steps, updates,
         time.perf_counter() - started, recorded,
     )  # fmt: skip
+
+
+def _track_set(h, index, max_depth, arrival, t, wet_depth) -> None:
+    """The maxima of cells set after the cell pass (inflows, held levels)."""
+    max_depth[index] = np.maximum(max_depth[index], h[index])
+    first = np.isnan(arrival[index]) & (h[index] > wet_depth)
+    arrival[index] = np.where(first, t, arrival[index])
 
 
 def setup_masks(setup: Setup) -> list[tuple[np.ndarray, Hydrograph]]:

@@ -51,9 +51,10 @@ def wetting_front_exact(x: np.ndarray, u: float, n: float, t: float) -> np.ndarr
 
 def ea_test2() -> Case:
     """Test 2, filling of floodplain depressions: a 2000 m square at 20 m, sloping 1:1500
-    along x and 1:3000 along y, with 4 × 4 depressions (ours: sin² bowls 1 m deep, 500 m
-    wide, corners raised 1 m and rims between rows 0.5 m); 20 m³/s peak inflow at the highest corner (ours: linear rise over 1.5 h, fall to
-    zero at 3 h), n = 0.03, closed boundaries, 48 h."""
+    along x and 1:3000 along y, with 4 × 4 depressions (ours: |sin·sin| bowls 1 m deep and
+    500 m wide, corners raised 1 m and rims between rows 0.5 m, so that each bowl spills into
+    one neighbour); 20 m³/s peak inflow at the highest corner (ours: linear rise over 1.5 h,
+    fall to zero at 3 h), n = 0.03, closed boundaries, 48 h."""
     dx, size = 20.0, 2000.0
     centres = (np.arange(int(size / dx)) + 0.5) * dx
     x, y = np.meshgrid(centres, centres)
@@ -96,9 +97,10 @@ def ea_test4() -> Case:
 
 def fill_spill(z: np.ndarray, source: tuple[int, int], volume: float, dx: float) -> np.ndarray:
     """Water surface after pouring `volume` (m³) at `source` and letting it settle, without
-    dynamics: water runs down the steepest path (through faces, as in the model) to a pit, fills it as a lake up to its spill
-    point, overflows down from there to the next, and so on; a lake reaching a full one merges
-    with it. Closed domain. Returns the surface (z where dry)."""
+    dynamics: water runs down the steepest path (through faces, as in the model) to a pit,
+    fills it as a lake up to its spill point, overflows down from there to the next, and so
+    on; a lake reaching a full one merges with it. Closed domain. Returns the surface (z where
+    dry)."""
     surface = np.asarray(z, dtype=np.float64).copy()
     area = dx * dx
     remaining = volume
