@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from jnft.assets.factory import DERIVED_GROUP, published_layer_deps
+from jnft.assets.simulation import FLOOD_KEY
 from jnft.lakehouse.database import build_database, connect, render_sql
 from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.store import Lakehouse
@@ -36,6 +37,9 @@ def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[s
             subs.append({"kind": fiche.kind, "concept": fiche.id, **tables})
         if fiche.is_public:
             subs.append({"kind": "public", "concept": fiche.id, **tables})
+    results = {t: store.simulation_table(t) for t in ("exposure", "equipment", "maps")}
+    if all(open_table(uri) is not None for uri in results.values()):
+        subs.append({"kind": "simulation", "concept": "exposure", **results})
     return subs
 
 
@@ -43,7 +47,7 @@ def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
     @dg.asset(
         key="lakehouse_duckdb",
         group_name=DERIVED_GROUP,
-        deps=published_layer_deps(fiches),
+        deps=[*published_layer_deps(fiches), FLOOD_KEY],
         description="`lakehouse.duckdb`: one view per concept (current rows), `<concept>_history`"
         ", `<concept>_quarantine`, the `asof(concept, ts)` macro and the views of "
         "`sql/`, over the Delta tables. Open it with `jnft sql` or plain `duckdb`.",

@@ -62,7 +62,9 @@ def vector_preview(wkb: np.ndarray, title: str, seed: int = 0) -> bytes:
     return _png(fig)
 
 
-def raster_preview(paths: list[str], title: str, max_pixels: int = 600) -> bytes:
+def raster_preview(
+    paths: list[str], title: str, max_pixels: int = 600, cmap: str = "terrain"
+) -> bytes:
     """The COG tiles side by side, read from their overviews."""
     fig, ax = _figure(title)
     low, high = np.inf, -np.inf
@@ -78,7 +80,7 @@ def raster_preview(paths: list[str], title: str, max_pixels: int = 600) -> bytes
         ax.imshow(
             data,
             extent=(bounds.left, bounds.right, bounds.bottom, bounds.top),
-            cmap="terrain",
+            cmap=cmap,
             vmin=low,
             vmax=high,
         )

@@ -82,6 +82,15 @@ class Lakehouse:
     def gold_path(self, concept: str) -> Path:
         return self.root / "gold" / f"{concept}.parquet"
 
+    def simulation_dir(self, scenario: str, tile: str | None = None) -> Path:
+        """gold/simulation/<scenario>/<tile>/: a scenario's maps of a tile (COGs)."""
+        folder = self.root / "gold" / "simulation" / scenario
+        return folder / tile if tile else folder
+
+    def simulation_table(self, name: str) -> str:
+        """A Delta table of every scenario's results: `exposure`, `equipment`, `maps`."""
+        return str(self.root / "gold" / "simulation" / "tables" / name)
+
     @property
     def catalog_dir(self) -> Path:
         return self.root / "catalog"

@@ -7,10 +7,15 @@ import dagster as dg
 from jnft.assets.catalog import build_catalog_asset
 from jnft.assets.database import build_database_asset
 from jnft.assets.factory import build_concept_assets
-from jnft.orchestration.partitions import tiles_partitions
+from jnft.assets.simulation import build_flood_asset
+from jnft.orchestration.partitions import scenario_tiles, tiles_partitions
 from jnft.orchestration.resources import LakehouseResource
 from jnft.orchestration.schedules import build_gauge_schedule
-from jnft.orchestration.sensors import build_inbox_sensor, territory_tiles_sensor
+from jnft.orchestration.sensors import (
+    build_inbox_sensor,
+    scenarios_sensor,
+    territory_tiles_sensor,
+)
 from jnft.paths import CONCEPTS_DIR
 from jnft.quality.fiche import load_fiches
 
@@ -20,10 +25,11 @@ gauge_schedule = build_gauge_schedule(fiches)
 defs = dg.Definitions(
     assets=[
         *build_concept_assets(fiches, tiles_partitions),
+        build_flood_asset(fiches, scenario_tiles),
         build_database_asset(fiches),
         build_catalog_asset(fiches),
     ],
     schedules=[gauge_schedule] if gauge_schedule else [],
-    sensors=[territory_tiles_sensor, build_inbox_sensor(fiches)],
+    sensors=[territory_tiles_sensor, scenarios_sensor, build_inbox_sensor(fiches)],
     resources={"lakehouse": LakehouseResource.from_env()},
 )

@@ -30,29 +30,42 @@ def ensure_dagster_home() -> Path:
 
 
 def materialize_all(
-    instance: dg.DagsterInstance, defs: dg.Definitions, tiles: list[str], resources: dict
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    tiles: list[str],
+    resources: dict,
+    scenarios: list[str] = (),
 ) -> list[dg.ExecuteInProcessResult]:
-    """Every asset: sources, then the tile-partitioned layers one run per tile, then the
-    unpartitioned layers and the derived assets."""
+    """Every asset: sources, the tile-partitioned layers one run per tile, the other layers,
+    the floods one run per scenario and tile, then the lakehouse-wide derived assets."""
+    from jnft.assets.factory import LAYERS_GROUP, SOURCES_GROUP
+    from jnft.assets.simulation import FLOOD_KEY
+    from jnft.orchestration.partitions import tiles_partitions
+
     assets = list(defs.assets or [])
-    partitioned = [a for a in assets if a.partitions_def is not None]
-    unpartitioned = [a for a in assets if a.partitions_def is None]
-    sources = dg.AssetSelection.groups("sources")
-    steps = [("sources", dict(selection=sources & dg.AssetSelection.assets(*unpartitioned)))]
-    # One run per tile: checks are recorded per partition.
+    by_tile = [a for a in assets if a.partitions_def == tiles_partitions]
+    unpartitioned = dg.AssetSelection.assets(*[a for a in assets if a.partitions_def is None])
+    sources = dg.AssetSelection.groups(SOURCES_GROUP) & unpartitioned
+    layers = dg.AssetSelection.groups(LAYERS_GROUP) & unpartitioned
+    steps = [("sources", dict(selection=sources))]
+    # One run per partition: checks are recorded per partition.
     steps += [
-        (
-            f"tiled layers, tile {tile}",
-            dict(selection=dg.AssetSelection.assets(*partitioned), partition_key=tile),
-        )
+        (f"tiled layers, tile {tile}", dict(selection=by_tile, partition_key=tile))
         for tile in tiles
     ]
-    steps.append(
+    steps.append(("other layers", dict(selection=layers)))
+    steps += [
         (
-            "other layers and derived",
-            dict(selection=dg.AssetSelection.assets(*unpartitioned) - sources),
+            f"flood {scenario}, tile {tile}",
+            dict(
+                selection=[FLOOD_KEY],
+                partition_key=dg.MultiPartitionKey({"scenario": scenario, "tile": tile}),
+            ),
         )
-    )
+        for scenario in scenarios
+        for tile in tiles
+    ]
+    steps.append(("derived", dict(selection=unpartitioned - sources - layers)))
     results = []
     for label, kwargs in steps:
         started = time.perf_counter()
@@ -67,8 +80,15 @@ def materialize_all(
 
 def run_demo(serve: bool) -> None:
     from jnft.lakehouse.store import Lakehouse
-    from jnft.orchestration.partitions import register_tiles, territory_tiles
+    from jnft.orchestration.partitions import (
+        declared_scenarios,
+        register,
+        register_tiles,
+        scenarios_partitions,
+        territory_tiles,
+    )
     from jnft.orchestration.resources import LakehouseResource
+    from jnft.paths import SCENARIOS_DIR
     from jnft.sampledata.generate import generate
 
     ensure_dagster_home()
@@ -81,7 +101,9 @@ def run_demo(serve: bool) -> None:
     instance = dg.DagsterInstance.get()
     tiles = territory_tiles(resource.sources_dir)
     register_tiles(instance, tiles)
-    materialize_all(instance, defs, tiles, {"lakehouse": resource})
+    scenarios = declared_scenarios(SCENARIOS_DIR)
+    register(instance, scenarios, scenarios_partitions)
+    materialize_all(instance, defs, tiles, {"lakehouse": resource}, scenarios)
     store = Lakehouse.at(resource.root)
     log.info(
         'lakehouse ready: %s  (try: jnft sql "SELECT count(*) FROM batiment")', store.duckdb_path

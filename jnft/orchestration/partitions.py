@@ -1,4 +1,5 @@
-"""Partitions: the 10 km `tiles` of the territories (dynamic, registered from territory files)."""
+"""Partitions: the 10 km `tiles` of the territories (dynamic, registered from territory files),
+the flood `scenarios` (dynamic, registered from `scenarios/*.yaml`), and their product."""
 
 from __future__ import annotations
 
@@ -10,6 +11,17 @@ import yaml
 from jnft.lakehouse.tiles import tile_bounds
 
 tiles_partitions = dg.DynamicPartitionsDefinition(name="tiles")
+scenarios_partitions = dg.DynamicPartitionsDefinition(name="scenarios")
+scenario_tiles = dg.MultiPartitionsDefinition(
+    {"scenario": scenarios_partitions, "tile": tiles_partitions}
+)
+
+
+def declared_scenarios(folder: Path) -> list[str]:
+    """The scenario ids of `scenarios/*.yaml`, each file validated."""
+    from jnft.simulation.scenario import load_scenarios
+
+    return [s.id for s in load_scenarios(folder)]
 
 
 def territory_tiles(sources_dir: Path) -> list[str]:
@@ -23,10 +35,16 @@ def territory_tiles(sources_dir: Path) -> list[str]:
     return list(tiles)
 
 
-def register_tiles(instance: dg.DagsterInstance, tiles: list[str]) -> list[str]:
-    """Add the tiles not yet known to the instance; returns those added."""
-    known = set(instance.get_dynamic_partitions(tiles_partitions.name))
-    new = [t for t in tiles if t not in known]
+def register(
+    instance: dg.DagsterInstance, keys: list[str], partitions: dg.DynamicPartitionsDefinition
+) -> list[str]:
+    """Add the keys not yet known to the instance; returns those added."""
+    known = set(instance.get_dynamic_partitions(partitions.name))
+    new = [k for k in keys if k not in known]
     if new:
-        instance.add_dynamic_partitions(tiles_partitions.name, new)
+        instance.add_dynamic_partitions(partitions.name, new)
     return new
+
+
+def register_tiles(instance: dg.DagsterInstance, tiles: list[str]) -> list[str]:
+    return register(instance, tiles, tiles_partitions)

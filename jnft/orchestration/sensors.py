@@ -7,8 +7,14 @@ import dagster as dg
 
 from jnft.assets.factory import bronze_key, silver_key
 from jnft.orchestration.inbox import move_to_sources, route, settled_files
-from jnft.orchestration.partitions import territory_tiles, tiles_partitions
+from jnft.orchestration.partitions import (
+    declared_scenarios,
+    scenarios_partitions,
+    territory_tiles,
+    tiles_partitions,
+)
 from jnft.orchestration.resources import LakehouseResource
+from jnft.paths import SCENARIOS_DIR
 from jnft.quality.fiche import Fiche
 
 INBOX_SETTLE_SECONDS = 5.0  # a file younger than this may still be being copied
@@ -28,6 +34,22 @@ def territory_tiles_sensor(
     if not new:
         return dg.SkipReason(f"{len(declared)} declared tiles already registered")
     return dg.SensorResult(dynamic_partitions_requests=[tiles_partitions.build_add_request(new)])
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Adds the scenarios of `scenarios/*.yaml` to the `scenarios` partitions.",
+)
+def scenarios_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    declared = declared_scenarios(SCENARIOS_DIR)
+    known = set(context.instance.get_dynamic_partitions(scenarios_partitions.name))
+    new = [s for s in declared if s not in known]
+    if not new:
+        return dg.SkipReason(f"{len(declared)} declared scenarios already registered")
+    return dg.SensorResult(
+        dynamic_partitions_requests=[scenarios_partitions.build_add_request(new)]
+    )
 
 
 def build_inbox_sensor(

@@ -211,7 +211,7 @@ def simulate(
             h[index] = target
             _track_set(h, index, max_depth, arrival, t, setup.wet_depth)
         h_max = max(row_max[r0:r1].max(initial=0.0), _held_max(h, held, sources))
-        updates += (r1 - r0) * (c1 - c0)
+        updates += int((r1 - r0) * (c1 - c0))
         steps += 1
         box = _grow(box, edges, rows, cols)
     if probes:
@@ -259,7 +259,12 @@ def _wet_box(h, masks, sources, rows, cols) -> tuple[int, int, int, int]:
         return 0, 0, 0, 0
     r = np.flatnonzero(wet.any(axis=1))
     c = np.flatnonzero(wet.any(axis=0))
-    return max(r[0] - 1, 0), min(r[-1] + 2, rows), max(c[0] - 1, 0), min(c[-1] + 2, cols)
+    return (
+        int(max(r[0] - 1, 0)),
+        int(min(r[-1] + 2, rows)),
+        int(max(c[0] - 1, 0)),
+        int(min(c[-1] + 2, cols)),
+    )
 
 
 def _grow(box, edges, rows, cols) -> tuple[int, int, int, int]:
