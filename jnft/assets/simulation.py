@@ -118,11 +118,17 @@ def run_tile(store: Lakehouse, plan: Plan, tile: str) -> TileRun:
         cache = store.simulation_dir(plan.scenario.id) / "domains"
         duration = plan.scenario.duration_h * 3600.0
         result = run_domain(plan.z, plan.manning, plan.forcing, domain, res, duration, cache)
-        d0, _, e0, _ = domain
-        crop = (slice(r0 - d0, r1 - d0), slice(c0 - e0, c1 - e0))
-        products["max_depth"] = result.max_depth[crop].astype(np.float64)
-        products["max_speed"] = result.max_speed[crop].astype(np.float64)
-        products["arrival"] = result.arrival[crop].astype(np.float64)
+        # The domain and the tile overlap: paste the run's cells there (dry elsewhere).
+        d0, d1, e0, e1 = domain
+        o0, o1, p0, p1 = max(r0, d0), min(r1, d1), max(c0, e0), min(c1, e1)
+        tile_part = (slice(o0 - r0, o1 - r0), slice(p0 - c0, p1 - c0))
+        run_part = (slice(o0 - d0, o1 - d0), slice(p0 - e0, p1 - e0))
+        for name, values in (
+            ("max_depth", result.max_depth),
+            ("max_speed", result.max_speed),
+            ("arrival", result.arrival),
+        ):
+            products[name][tile_part] = values[run_part]
         metadata = {
             "domain_cells": int((domain[1] - domain[0]) * (domain[3] - domain[2])),
             "steps": int(result.steps),

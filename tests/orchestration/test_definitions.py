@@ -44,9 +44,9 @@ def test_asset_graph_matches_the_reviewed_snapshot():
     )
 
 
-def test_groups_split_sources_layers_and_derived():
+def test_groups_split_sources_layers_simulation_and_derived():
     groups = {v["group"] for v in graph_snapshot().values()}
-    assert groups == {"sources", "territory_layers", "derived"}
+    assert groups == {"sources", "territory_layers", "simulation", "derived"}
 
 
 def test_every_asset_is_described_and_owned():
