@@ -58,7 +58,7 @@ def drainage(z: np.ndarray, seeds: np.ndarray | None = None, valid: np.ndarray |
         raise ValueError("no seed cell: nothing to flood from")
     filled, came_from, order = _priority_flood(z, seeds.ravel(), valid.ravel())
     filled = filled.reshape(z.shape)
-    receiver = _steepest(filled, came_from, order, seeds.ravel(), valid.ravel())
+    receiver = _steepest(filled, came_from, seeds.ravel(), valid.ravel())
     return Drainage(filled, receiver, order)
 
 
@@ -131,12 +131,12 @@ def _priority_flood(z, seeds, valid):
 
 
 @numba.njit(cache=True, nogil=True)
-def _steepest(filled2, came_from, order, seeds, valid):
+def _steepest(filled2, came_from, seeds, valid):
     rows, cols = filled2.shape
     filled = filled2.ravel()
     receiver = np.full(filled.size, -1, dtype=np.int64)
-    for c in order:
-        if seeds[c]:
+    for c in range(filled.size):  # row by row: memory order, not the flood's
+        if seeds[c] or not valid[c]:
             continue
         r, k = c // cols, c % cols
         best, target = 0.0, -1
