@@ -89,4 +89,17 @@ def test_files_being_copied_or_unknown_are_left_alone(small_sources, inbox):
 
 
 def test_the_inbox_sensor_is_part_of_the_code_location():
-    assert {s.name for s in defs.sensors} == {"territory_tiles_sensor", "inbox_sensor"}
+    assert {s.name for s in defs.sensors} == {
+        "territory_tiles_sensor",
+        "scenarios_sensor",
+        "inbox_sensor",
+    }
+
+
+def test_scenarios_sensor_registers_the_scenario_files():
+    from jnft.orchestration.sensors import scenarios_sensor
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = scenarios_sensor(dg.build_sensor_context(instance=instance))
+    keys = result.dynamic_partitions_requests[0].partition_keys
+    assert {"crue_q100", "crue_q1000", "submersion_tempete_slr60"} <= set(keys)
