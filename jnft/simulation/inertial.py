@@ -318,8 +318,8 @@ def _normal_depth_flow(h, n2, slope, h_min, dt, dx):
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _fluxes(z, h, n2, uniform, qx, qy, qx_new, qy_new, rx, ry, dt, dx, theta, h_min, free, slopes,
             r0, r1, c0, c1):  # fmt: skip
-    """New discharges of the faces of the box's cells, in one pass over its rows: interior
-    faces in branch-free inner loops, the sides' faces apart."""
+    """New discharges of the faces of the box's cells, in one pass over its rows (each row's x
+    faces, then the y faces above it), the sides' faces apart."""
     rows, cols = z.shape
     side = 0.5 * (1.0 - theta)  # a side-wall face is not a neighbour: the face stands for it
     n2u = n2[0, 0]
