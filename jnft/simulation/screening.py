@@ -1,7 +1,7 @@
 """Fast flood screening on a DEM: connected bathtub for sea levels, HAND for river stages.
 
 Both rest on one Priority-Flood (Barnes, Lehman & Mulla 2014, the variant with a FIFO queue
-for depressions) from seed cells — the sea, or the DEM's edges:
+for depressions, on a binary heap held in two arrays) from seed cells — the sea, or the DEM's edges:
 
 - `filled[c]` is the lowest level from which water standing at the seeds reaches c (the
   highest point of the best path): the depression-filled DEM, and from the sea the lowest sea
@@ -17,7 +17,6 @@ accumulation in one pass in reverse.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 import numba
@@ -94,20 +93,21 @@ def _priority_flood(z, seeds, valid):
     came_from = np.full(n, -1, dtype=np.int64)
     order = np.empty(n, dtype=np.int64)
     count = 0
-    heap = [(0.0, np.int64(0))]
-    heap.pop()
+    keys = np.empty(n)  # a binary heap of (elevation, cell) in two arrays
+    cells = np.empty(n, dtype=np.int64)
+    size = 0
     pit = np.empty(n, dtype=np.int64)  # FIFO of depression cells (their level is the current)
     head = tail = 0
     for i in range(n):
         if seeds[i]:
             done[i] = True
-            heapq.heappush(heap, (flat[i], np.int64(i)))
-    while head < tail or len(heap) > 0:
+            size = _push(keys, cells, size, flat[i], i)
+    while head < tail or size > 0:
         if head < tail:
             c = pit[head]
             head += 1
         else:
-            c = heapq.heappop(heap)[1]
+            c, size = _pop(keys, cells, size)
         order[count] = c
         count += 1
         r, k = c // cols, c % cols
@@ -126,8 +126,50 @@ def _priority_flood(z, seeds, valid):
                 pit[tail] = nb
                 tail += 1
             else:
-                heapq.heappush(heap, (flat[nb], np.int64(nb)))
+                size = _push(keys, cells, size, flat[nb], nb)
     return filled, came_from, order[:count]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _before(key_a, cell_a, key_b, cell_b):
+    """Heap order: lower elevation first, then lower cell index (deterministic ties)."""
+    return key_a < key_b or (key_a == key_b and cell_a < cell_b)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _push(keys, cells, size, key, cell):
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if not _before(key, cell, keys[parent], cells[parent]):
+            break
+        keys[i], cells[i] = keys[parent], cells[parent]
+        i = parent
+    keys[i], cells[i] = key, cell
+    return size + 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _pop(keys, cells, size):
+    """(the first cell, the new size)."""
+    top = cells[0]
+    size -= 1
+    key, cell = keys[size], cells[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and _before(
+            keys[child + 1], cells[child + 1], keys[child], cells[child]
+        ):
+            child += 1
+        if not _before(keys[child], cells[child], key, cell):
+            break
+        keys[i], cells[i] = keys[child], cells[child]
+        i = child
+    keys[i], cells[i] = key, cell
+    return top, size
 
 
 @numba.njit(cache=True, nogil=True)
