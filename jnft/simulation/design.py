@@ -121,11 +121,3 @@ def storm_tide(peak_level: float, duration: float, step: float = 600.0,
     t = np.arange(0.0, duration + step, step)
     level = peak_level - 1.5 * (1 - np.cos(2 * np.pi * (t - duration / 2) / period))
     return Hydrograph(tuple(t.tolist()), tuple(level.tolist()))
-
-
-def highest_tide(times: np.ndarray, levels: np.ndarray, years: int = 1) -> float:
-    """The highest observed level of the most recent `years` (a proxy of the highest
-    astronomical tide when surges are mild)."""
-    end = np.max(times)
-    recent = np.asarray(times) >= end - np.timedelta64(365 * years, "D")
-    return float(np.max(np.asarray(levels)[recent]))

@@ -172,7 +172,9 @@ def simulate(
     box = (
         (0, rows, 0, cols)
         if setup.rain is not None
-        else _wet_box(h, [m for m, _ in setup_masks(setup)], sources, rows, cols)
+        else _wet_box(
+            h, [np.asarray(hl.mask, dtype=bool) for hl in setup.held], sources, rows, cols
+        )
     )
     edges = np.zeros(4, dtype=np.bool_)
     row_max = np.zeros(rows)
@@ -234,10 +236,6 @@ def _track_set(h, index, max_depth, arrival, t, wet_depth) -> None:
     max_depth[index] = np.maximum(max_depth[index], h[index])
     first = np.isnan(arrival[index]) & (h[index] > wet_depth)
     arrival[index] = np.where(first, t, arrival[index])
-
-
-def setup_masks(setup: Setup) -> list[tuple[np.ndarray, Hydrograph]]:
-    return [(np.asarray(hl.mask, dtype=bool), hl.level) for hl in setup.held]
 
 
 def _held_max(h, held, sources) -> float:
