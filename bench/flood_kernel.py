@@ -105,32 +105,26 @@ def main() -> None:
         (prepare_peer, peer, (args.size, args.peer_steps)),
         args.repeats,
     )
-    ours_rate = cells * args.steps / measured["ours"]["seconds"]
-    peer_rate = cells * args.peer_steps / measured["baseline"]["seconds"]
     bandwidth = stream_copy_bandwidth()
     bound = bandwidth / BYTES_PER_CELL_UPDATE
-    result = {
-        "name": "flood_kernel.local_inertial",
-        "metric": "cell updates per second, fully wet grid",
-        "unit": "cell-updates/s",
-        "ours": round(ours_rate),
-        "baseline_name": "landlab 2.11 OverlandFlow (same grid, depths, n, θ, α)",
-        "baseline": round(peer_rate),
-        "ratio": round(ours_rate / peer_rate, 2),
-        "peak_rss_mb": round(measured["ours"]["peak_rss_mb"]),
-        "baseline_peak_rss_mb": round(measured["baseline"]["peak_rss_mb"]),
-        "seconds": {k: round(v["seconds"], 3) for k, v in measured.items()},
-        "memory_bandwidth_gb_s": round(bandwidth / 1e9, 1),
-        "bandwidth_bound_cell_updates_s": round(bound),
-        "fraction_of_bound": round(ours_rate / bound, 3),
-        "params": {
+    result = harness.record(
+        "flood_kernel.local_inertial",
+        "cell updates per second, fully wet grid",
+        "cell-updates/s",
+        measured,
+        (cells * args.steps, cells * args.peer_steps),
+        "landlab 2.11 OverlandFlow (same grid, depths, n, θ, α)",
+        {
             "size": args.size,
             "steps": args.steps,
             "peer_steps": args.peer_steps,
             "bytes_per_cell_update": BYTES_PER_CELL_UPDATE,
         },
-        "machine": harness.machine(),
-    }
+        memory_bandwidth_gb_s=round(bandwidth / 1e9, 1),
+        bandwidth_bound_cell_updates_s=round(bound),
+    )
+    ours_rate, peer_rate = result["ours"], result["baseline"]
+    result["fraction_of_bound"] = round(ours_rate / bound, 3)
     print(
         f"ours {ours_rate / 1e6:.1f} M cell-updates/s, landlab {peer_rate / 1e6:.2f} M -> "
         f"ratio {ours_rate / peer_rate:.1f}; memory bandwidth {bandwidth / 1e9:.1f} GB/s, bound "

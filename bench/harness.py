@@ -92,6 +92,37 @@ def machine() -> dict:
     }
 
 
+def record(
+    name: str,
+    metric: str,
+    unit: str,
+    measured: dict,
+    work: tuple[float, float],
+    baseline_name: str,
+    params: dict,
+    **extra,
+) -> dict:
+    """The result object of a `compare`: throughputs are `work` (ours, baseline: rows,
+    points, cells… done in a run) over the median seconds."""
+    ours = work[0] / measured["ours"]["seconds"]
+    baseline = work[1] / measured["baseline"]["seconds"]
+    return {
+        "name": name,
+        "metric": metric,
+        "unit": unit,
+        "ours": round(ours),
+        "baseline_name": baseline_name,
+        "baseline": round(baseline),
+        "ratio": round(ours / baseline, 2),
+        "peak_rss_mb": round(measured["ours"]["peak_rss_mb"]),
+        "baseline_peak_rss_mb": round(measured["baseline"]["peak_rss_mb"]),
+        "seconds": {k: round(v["seconds"], 3) for k, v in measured.items()},
+        **extra,
+        "params": params,
+        "machine": machine(),
+    }
+
+
 def write(name: str, results: list[dict]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"

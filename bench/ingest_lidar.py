@@ -184,26 +184,14 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    ours_rate = points / measured["ours"]["seconds"]
-    base_rate = points / measured["baseline"]["seconds"]
-    result = {
-        "name": "ingest_lidar.rasterize",
-        "metric": "LAZ decode + DTM/DSM rasterization throughput",
-        "unit": "points/s",
-        "ours": round(ours_rate),
-        "baseline_name": "laspy.read + numpy binning (bincount mean, maximum.at max)",
-        "baseline": round(base_rate),
-        "ratio": round(ours_rate / base_rate, 2),
-        "peak_rss_mb": round(measured["ours"]["peak_rss_mb"]),
-        "baseline_peak_rss_mb": round(measured["baseline"]["peak_rss_mb"]),
-        "seconds": {k: round(v["seconds"], 3) for k, v in measured.items()},
-        "with_gap_filling": {"seconds": round(filled[0], 3), "peak_rss_mb": round(filled[1])},
-        "half_the_points": {
-            "points": half_points,
-            "seconds": round(smaller[0], 3),
-            "peak_rss_mb": round(smaller[1]),
-        },
-        "params": {
+    result = harness.record(
+        "ingest_lidar.rasterize",
+        "LAZ decode + DTM/DSM rasterization throughput",
+        "points/s",
+        measured,
+        (points, points),
+        "laspy.read + numpy binning (bincount mean, maximum.at max)",
+        {
             "points": points,
             "file_mb": round(size_mb, 1),
             "source": origin,
@@ -212,8 +200,14 @@ def main() -> None:
             "chunk_points": CHUNK,
             "products": ["mnt (mean of classes 2, 9, 66)", "mns (max, noise excluded)"],
         },
-        "machine": harness.machine(),
-    }
+        with_gap_filling={"seconds": round(filled[0], 3), "peak_rss_mb": round(filled[1])},
+        half_the_points={
+            "points": half_points,
+            "seconds": round(smaller[0], 3),
+            "peak_rss_mb": round(smaller[1]),
+        },
+    )
+    ours_rate, base_rate = result["ours"], result["baseline"]
     print(
         f"rasterize: ours {ours_rate / 1e6:.2f} M points/s vs baseline {base_rate / 1e6:.2f} "
         f"M points/s -> ratio {ours_rate / base_rate:.2f}; peak RSS ours "

@@ -276,13 +276,12 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     results = []
-    for metric, name, measured, unit, value, params in (
+    for metric, name, measured, unit, params in (
         (
             "ingest",
             "geopandas.read_file(engine='pyogrio').to_parquet()",
             ingest,
             "rows/s",
-            lambda s: args.rows / s,
             {"rows": args.rows, "format": "GPKG"},
         ),
         (
@@ -290,28 +289,20 @@ def main() -> None:
             "full table rewrite (read all, close in memory, overwrite)",
             merge,
             "rows/s",
-            lambda s: args.rows / s,
             {"rows": args.rows, "changed": changed, "change_share": args.change},
         ),
     ):
-        ours_value = value(measured["ours"]["seconds"])
-        base_value = value(measured["baseline"]["seconds"])
-        results.append(
-            {
-                "name": f"ingest_vector.{metric}",
-                "metric": f"{metric} throughput",
-                "unit": unit,
-                "ours": round(ours_value),
-                "baseline_name": name,
-                "baseline": round(base_value),
-                "ratio": round(ours_value / base_value, 2),
-                "peak_rss_mb": round(measured["ours"]["peak_rss_mb"]),
-                "baseline_peak_rss_mb": round(measured["baseline"]["peak_rss_mb"]),
-                "seconds": {k: round(v["seconds"], 3) for k, v in measured.items()},
-                "params": params,
-                "machine": harness.machine(),
-            }
+        result = harness.record(
+            f"ingest_vector.{metric}",
+            f"{metric} throughput",
+            unit,
+            measured,
+            (args.rows, args.rows),
+            name,
+            params,
         )
+        results.append(result)
+        ours_value, base_value = result["ours"], result["baseline"]
         print(
             f"{metric}: ours {ours_value:,.0f} {unit} vs baseline {base_value:,.0f} {unit} "
             f"-> ratio {ours_value / base_value:.2f}; peak RSS ours "

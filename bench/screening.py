@@ -108,24 +108,17 @@ def main() -> None:
             (prepare_ours, ours, (args.size,)), (prepare_peer, run_peer, (args.size,)),
             args.repeats,
         )  # fmt: skip
-        ours_rate = cells / measured["ours"]["seconds"]
-        peer_rate = cells / measured["baseline"]["seconds"]
-        results.append(
-            {
-                "name": "screening.fill_d8_hand",
-                "metric": "cells per second, fill + D8 + HAND",
-                "unit": "cells/s",
-                "ours": round(ours_rate),
-                "baseline_name": name,
-                "baseline": round(peer_rate),
-                "ratio": round(ours_rate / peer_rate, 2),
-                "peak_rss_mb": round(measured["ours"]["peak_rss_mb"]),
-                "baseline_peak_rss_mb": round(measured["baseline"]["peak_rss_mb"]),
-                "seconds": {k: round(v["seconds"], 3) for k, v in measured.items()},
-                "params": {"size": args.size},
-                "machine": harness.machine(),
-            }
+        result = harness.record(
+            "screening.fill_d8_hand",
+            "cells per second, fill + D8 + HAND",
+            "cells/s",
+            measured,
+            (cells, cells),
+            name,
+            {"size": args.size},
         )
+        results.append(result)
+        ours_rate, peer_rate = result["ours"], result["baseline"]
         print(
             f"ours {ours_rate / 1e6:.2f} M cells/s vs {peer_rate / 1e6:.2f} M -> "
             f"ratio {ours_rate / peer_rate:.2f}"

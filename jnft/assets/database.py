@@ -12,6 +12,9 @@ from jnft.lakehouse.store import Lakehouse
 from jnft.paths import SQL_DIR
 from jnft.quality.fiche import Fiche
 
+# The versions' columns in the history views: the WKB geometry read as GEOMETRY.
+GEOMETRY_COLUMNS = "v.* REPLACE (ST_GeomFromWKB(v.geometry) AS geometry)"
+
 
 def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[str, str]]:
     """Placeholders of the per-concept SQL templates, for concepts that have data."""
@@ -30,9 +33,8 @@ def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[s
         if open_table(store.table_uri(fiche.id, "versions")) is None:
             continue
         tables = {t: store.table_uri(fiche.id, t) for t in ("versions", "closures", "quarantine")}
-        subs.append(
-            {"kind": "table" if fiche.kind == "table" else "vector", "concept": fiche.id, **tables}
-        )
+        columns = "v.*" if fiche.kind == "table" else GEOMETRY_COLUMNS
+        subs.append({"kind": "history", "concept": fiche.id, "columns": columns, **tables})
         if fiche.kind in ("raster", "pointcloud"):
             subs.append({"kind": fiche.kind, "concept": fiche.id, **tables})
         if fiche.is_public:
@@ -68,7 +70,7 @@ def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
             counts = {
                 s["concept"]: con.execute(f'SELECT count(*) FROM "{s["concept"]}"').fetchone()[0]
                 for s in subs
-                if s["kind"] == "vector"
+                if s["kind"] == "history"
             }
         return dg.MaterializeResult(
             metadata={

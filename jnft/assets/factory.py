@@ -131,12 +131,7 @@ def _preview(store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | N
 def build_source_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
     """Land the files of a source (shared by several concepts) in bronze, content-addressed."""
     source = fiches[0].source
-    # Gaugings for rating curves travel with the series they calibrate.
-    patterns = [source.pattern] + [
-        f.timeseries.rating_curve.gaugings
-        for f in fiches
-        if f.timeseries is not None and f.timeseries.rating_curve is not None
-    ]
+    patterns = list(dict.fromkeys(p for f in fiches for p in f.patterns))
 
     @dg.asset(
         key=bronze_key(source.name),

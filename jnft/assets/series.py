@@ -133,7 +133,9 @@ def build_series_asset(fiche: Fiche, deps: list[dg.AssetKey], key: dg.AssetKey):
             metadata["rating_curve"] = dg.MetadataValue.md(_rating_markdown(curve))
         return dg.MaterializeResult(
             metadata=metadata,
-            check_results=criteria_check_results(fiche, observe(store, fiche, None)),
+            check_results=criteria_check_results(
+                fiche, observe(store, fiche, None, rows=current.to_arrow())
+            ),
         )
 
     return _series

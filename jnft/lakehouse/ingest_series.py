@@ -158,7 +158,10 @@ def ingest_series(
         report.revised += result.revised
         report.unchanged += result.unchanged
         report.quarantined += bad_rows.num_rows
-    write_stations(store, concept, known)
+    # The stations table summarizes every observation: rebuilt when files were loaded or the
+    # fiche locates stations, not on each hourly run that finds nothing new.
+    if report.loaded or stations or open_table(store.table_uri(concept, "stations")) is None:
+        write_stations(store, concept, known)
     return report
 
 

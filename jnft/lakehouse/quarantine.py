@@ -35,22 +35,43 @@ class SourceFileError(ValueError):
         self.criterion = criterion
 
 
+def quarantine_table(
+    source_sha256: str,
+    source_name: str,
+    reasons: list[str],
+    criteria: list[str],
+    records: list[dict],
+    *,
+    feature_ids: pa.Array | None = None,
+    geometries: pa.Array | None = None,
+    level: str = "row",
+) -> pa.Table:
+    """Quarantine rows of one source file: a reason, criterion and source record (kept as
+    JSON) per row; no feature id or geometry unless given."""
+    n = len(reasons)
+    return pa.table(
+        {
+            "source_sha256": pa.repeat(pa.scalar(source_sha256, pa.string()), n),
+            "source_name": pa.repeat(pa.scalar(source_name, pa.string()), n),
+            "feature_id": pa.nulls(n, pa.string()) if feature_ids is None else feature_ids,
+            "reason": pa.array(reasons, pa.string()),
+            "criterion": pa.array(criteria, pa.string()),
+            "record": pa.array(
+                [json.dumps(r, default=str, ensure_ascii=False) for r in records], pa.string()
+            ),
+            "geometry": pa.nulls(n, pa.binary()) if geometries is None else geometries,
+            "level": pa.repeat(pa.scalar(level, pa.string()), n),
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+
+
 def file_rejection(
     source_sha256: str, source_name: str, reason: str, criterion: str = "c10_standard"
 ) -> pa.Table:
     """The quarantine row of a whole file that could not be read (no feature id, no geometry)."""
-    return pa.table(
-        {
-            "source_sha256": [source_sha256],
-            "source_name": [source_name],
-            "feature_id": [None],
-            "reason": [reason],
-            "criterion": [criterion],
-            "record": [json.dumps({"file": source_name}, ensure_ascii=False)],
-            "geometry": [None],
-            "level": ["file"],
-        },
-        schema=QUARANTINE_SCHEMA,
+    return quarantine_table(
+        source_sha256, source_name, [reason], [criterion], [{"file": source_name}], level="file"
     )
 
 
@@ -87,21 +108,14 @@ def quarantine_rows(
     if not len(rejections):
         return QUARANTINE_SCHEMA.empty_table()
     bad = np.array(sorted(rejections.reasons), dtype=np.int64)
-    records = table.drop_columns("geometry").take(bad).to_pylist()
-    return pa.table(
-        {
-            "source_sha256": pa.repeat(pa.scalar(source_sha256, pa.string()), len(bad)),
-            "source_name": pa.repeat(pa.scalar(source_name, pa.string()), len(bad)),
-            "feature_id": ids.take(pa.array(bad)).cast(pa.string()),
-            "reason": pa.array([rejections.reasons[i] for i in bad.tolist()], pa.string()),
-            "criterion": pa.array([rejections.criteria[i] for i in bad.tolist()], pa.string()),
-            "record": pa.array(
-                [json.dumps(r, default=str, ensure_ascii=False) for r in records], pa.string()
-            ),
-            "geometry": table.column("geometry").take(bad).cast(pa.binary()),
-            "level": pa.repeat(pa.scalar("row", pa.string()), len(bad)),
-        },
-        schema=QUARANTINE_SCHEMA,
+    return quarantine_table(
+        source_sha256,
+        source_name,
+        [rejections.reasons[i] for i in bad.tolist()],
+        [rejections.criteria[i] for i in bad.tolist()],
+        table.drop_columns("geometry").take(bad).to_pylist(),
+        feature_ids=ids.take(pa.array(bad)).cast(pa.string()),
+        geometries=table.column("geometry").take(bad).cast(pa.binary()),
     )
 
 

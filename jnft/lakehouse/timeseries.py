@@ -19,7 +19,7 @@ import pyarrow as pa
 from deltalake import write_deltalake
 
 from jnft.lakehouse.delta import ensure_table, open_table
-from jnft.lakehouse.quarantine import QUARANTINE_SCHEMA, SourceFileError
+from jnft.lakehouse.quarantine import QUARANTINE_SCHEMA, SourceFileError, quarantine_table
 
 SERIES_SCHEMA = pa.schema(
     [
@@ -69,7 +69,7 @@ class Series:
 
     rows: pl.DataFrame  # station, variable, time (UTC), value (SI), unit, quality
     stations: dict[str, Station] = field(default_factory=dict)
-    rejected: pl.DataFrame | None = None  # raw record (JSON) and reason
+    rejected: pl.DataFrame | None = None  # raw record (a struct) and reason
 
 
 @dataclass(frozen=True)
@@ -224,17 +224,11 @@ def _split_unreadable(rows: pl.DataFrame, raw: pl.DataFrame, stations) -> Series
     bad = rows["time"].is_null() | rows["value"].is_null() | rows["station"].is_null()
     if not bad.any():
         return Series(rows, stations)
-    records = raw.filter(bad).to_dicts()
     reasons = [
         "unreadable time" if t is None else "unreadable value" if v is None else "no station"
         for t, v, s in rows.filter(bad).select("time", "value", "station").iter_rows()
     ]
-    rejected = pl.DataFrame(
-        {
-            "record": [json.dumps(r, default=str, ensure_ascii=False) for r in records],
-            "reason": reasons,
-        }
-    )
+    rejected = pl.DataFrame({"record": raw.filter(bad).to_struct(), "reason": reasons})
     return Series(rows.filter(~bad), stations, rejected)
 
 
@@ -302,25 +296,16 @@ def append_observations(
 def quarantine_series_rows(
     rows: pl.DataFrame, reason: str, source_sha256: str, source_name: str, criterion: str
 ) -> pa.Table:
-    """Quarantine rows (records as JSON) with one reason, or a `reason` column per row."""
+    """Quarantine rows with one reason, or a `reason` column per row; a `record` column holds
+    the raw record already, else the row is the record."""
     if rows.is_empty():
         return QUARANTINE_SCHEMA.empty_table()
     reasons = rows["reason"].to_list() if "reason" in rows.columns else [reason] * rows.height
-    records = (
-        rows["record"].to_list()
-        if "record" in rows.columns
-        else [json.dumps(r, default=str, ensure_ascii=False) for r in rows.to_dicts()]
-    )
-    return pa.table(
-        {
-            "source_sha256": [source_sha256] * rows.height,
-            "source_name": [source_name] * rows.height,
-            "feature_id": [None] * rows.height,
-            "reason": [f"{source_name}: {r}" for r in reasons],
-            "criterion": [criterion] * rows.height,
-            "record": records,
-            "geometry": [None] * rows.height,
-            "level": ["row"] * rows.height,
-        },
-        schema=QUARANTINE_SCHEMA,
+    records = rows["record"].to_list() if "record" in rows.columns else rows.to_dicts()
+    return quarantine_table(
+        source_sha256,
+        source_name,
+        [f"{source_name}: {r}" for r in reasons],
+        [criterion] * rows.height,
+        records,
     )

@@ -33,14 +33,7 @@ class Delivery:
 
 def matching_fiches(relative_path: str, fiches: list[Fiche]) -> list[Fiche]:
     """Fiches whose source pattern (or rating-curve gaugings pattern) matches the path."""
-    found = []
-    for fiche in fiches:
-        patterns = [fiche.source.pattern]
-        if fiche.timeseries is not None and fiche.timeseries.rating_curve is not None:
-            patterns.append(fiche.timeseries.rating_curve.gaugings)
-        if any(fnmatch.fnmatch(relative_path, p) for p in patterns):
-            found.append(fiche)
-    return found
+    return [f for f in fiches if any(fnmatch.fnmatch(relative_path, p) for p in f.patterns)]
 
 
 def settled_files(inbox: Path, settle_seconds: float) -> list[Path]:

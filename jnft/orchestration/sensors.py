@@ -103,25 +103,15 @@ def _requests(delivery, known: set[str]) -> list[dg.RunRequest]:
     source = bronze_key(delivery.source)
     untiled = [silver_key(f.id) for f in delivery.fiches if not f.tiled]
     tiled = [silver_key(f.id) for f in delivery.fiches if f.tiled]
-    tag = {"jnft/delivery": delivery.relative_path[:63]}
-    requests = []
-    if untiled:
-        requests.append(
-            dg.RunRequest(
-                run_key=f"{delivery.sha256}:{delivery.relative_path}",
-                asset_selection=[source, *untiled],
-                tags=tag,
-            )
-        )
     # A file whose header tells nothing may touch any tile: every registered one is run.
-    for tile in delivery.tiles if delivery.tiles is not None else sorted(known):
-        if tiled:
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{delivery.sha256}:{delivery.relative_path}:{tile}",
-                    asset_selection=[source, *tiled],
-                    partition_key=tile,
-                    tags=tag,
-                )
-            )
-    return requests
+    tiles = delivery.tiles if delivery.tiles is not None else sorted(known)
+    runs = ([(None, untiled)] if untiled else []) + ([(t, tiled) for t in tiles] if tiled else [])
+    return [
+        dg.RunRequest(
+            run_key=":".join([delivery.sha256, delivery.relative_path] + ([tile] if tile else [])),
+            asset_selection=[source, *keys],
+            partition_key=tile,
+            tags={"jnft/delivery": delivery.relative_path[:63]},
+        )
+        for tile, keys in runs
+    ]

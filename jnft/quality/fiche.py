@@ -310,6 +310,13 @@ class Fiche(_Strict):
         return self
 
     @property
+    def patterns(self) -> list[str]:
+        """The file patterns of the source this concept reads: its deliveries, and the
+        gaugings of its rating curve, which travel with the series they calibrate."""
+        rating = self.timeseries.rating_curve if self.timeseries is not None else None
+        return [self.source.pattern] + ([rating.gaugings] if rating is not None else [])
+
+    @property
     def is_public(self) -> bool:
         """Whether the concept may reach public outputs (gold files, catalog, public views)."""
         return self.criteria.is_public

@@ -58,7 +58,7 @@ def observe(
     obs = Observation(bronze_files={e.sha256 for e in read_manifest(store, fiche.source.name)})
     obs.rejected_files = _rejected_files(store, fiche.id)
     if fiche.kind == "timeseries":
-        return _observe_series(store, fiche, obs)
+        return _observe_series(store, fiche, obs, rows)
     versions = store.table_uri(fiche.id, "versions")
     if open_table(versions) is None:
         return obs
@@ -144,9 +144,15 @@ def _observe_table(
     return obs
 
 
-def _observe_series(store: Lakehouse, fiche: Fiche, obs: Observation) -> Observation:
+def _observe_series(
+    store: Lakehouse, fiche: Fiche, obs: Observation, rows: pa.Table | None
+) -> Observation:
     """A series is observed through its current observations and its stations table."""
-    frame = current_observations(store.table_uri(fiche.id, "observations"))
+    frame = (
+        pl.from_arrow(rows)
+        if rows is not None
+        else current_observations(store.table_uri(fiche.id, "observations"))
+    )
     stations = open_table(store.table_uri(fiche.id, "stations"))
     obs.rows = frame.height
     obs.columns = frame.columns

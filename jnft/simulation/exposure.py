@@ -100,10 +100,40 @@ def commune_of(points: np.ndarray, communes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _commune_columns(index: np.ndarray, codes: list[str], names: list[str]):
-    code = [codes[i] if i >= 0 else None for i in index]
-    name = [names[i] if i >= 0 else None for i in index]
-    return code, name
+def _summarize(
+    scenario: str,
+    tile: str,
+    grid: DepthGrid,
+    points: np.ndarray,
+    attributes: dict[str, np.ndarray],
+    keys: list[str],
+    totals: list[pl.Expr],
+    communes: tuple[np.ndarray, list[str], list[str]],
+    schema: pa.Schema,
+) -> pa.Table:
+    """Flooded points grouped by commune, depth class and `keys`, with their `totals`."""
+    classes = depth_class(grid.at(shapely.get_x(points), shapely.get_y(points)))
+    wet = classes != None  # noqa: E711  (object array of labels)
+    if not wet.any():
+        return schema.empty_table()
+    polygons, codes, names = communes
+    index = commune_of(points[wet], polygons)
+    frame = pl.DataFrame(
+        {
+            "insee_com": [codes[i] if i >= 0 else None for i in index],
+            "commune": [names[i] if i >= 0 else None for i in index],
+            "depth_class": classes[wet].tolist(),
+            **{name: np.asarray(values)[wet] for name, values in attributes.items()},
+        }
+    )
+    groups = ["insee_com", "commune", "depth_class", *keys]
+    summary = (
+        frame.group_by(groups)
+        .agg(totals)
+        .with_columns(pl.lit(scenario).alias("scenario"), pl.lit(tile).alias("tile"))
+    )
+    ordered = summary.select(schema.names).sort(["insee_com", "depth_class", *keys[-1:]])
+    return ordered.to_arrow().cast(schema)
 
 
 def building_exposure(
@@ -116,31 +146,21 @@ def building_exposure(
     communes: tuple[np.ndarray, list[str], list[str]],
 ) -> pa.Table:
     """Buildings, dwellings and residents by commune and depth class (flooded only)."""
-    x, y = shapely.get_x(points), shapely.get_y(points)
-    classes = depth_class(grid.at(x, y))
-    wet = classes != None  # noqa: E711  (object array of labels)
-    polygons, codes, names = communes
-    code, name = _commune_columns(commune_of(points[wet], polygons), codes, names)
-    if not wet.any():
-        return EXPOSURE_SCHEMA.empty_table()
-
-    frame = pl.DataFrame(
-        {
-            "insee_com": code,
-            "commune": name,
-            "depth_class": classes[wet].tolist(),
-            "dwellings": dwellings[wet].astype(np.int64),
-            "residents": people[wet],
-        }
+    return _summarize(
+        scenario,
+        tile,
+        grid,
+        points,
+        {"dwellings": dwellings.astype(np.int64), "residents": people},
+        [],
+        [
+            pl.len().alias("buildings").cast(pl.Int64),
+            pl.col("dwellings").sum(),
+            pl.col("residents").sum(),
+        ],
+        communes,
+        EXPOSURE_SCHEMA,
     )
-    summary = frame.group_by(["insee_com", "commune", "depth_class"]).agg(
-        pl.len().alias("buildings").cast(pl.Int64),
-        pl.col("dwellings").sum(),
-        pl.col("residents").sum(),
-    )
-    summary = summary.with_columns(pl.lit(scenario).alias("scenario"), pl.lit(tile).alias("tile"))
-    ordered = summary.select(EXPOSURE_SCHEMA.names).sort(["insee_com", "depth_class"])
-    return ordered.to_arrow().cast(EXPOSURE_SCHEMA)
 
 
 def equipment_exposure(
@@ -153,26 +173,17 @@ def equipment_exposure(
     communes: tuple[np.ndarray, list[str], list[str]],
 ) -> pa.Table:
     """Equipment (schools, hospitals, fire stations…) by commune, depth class and kind."""
-
-    x, y = shapely.get_x(points), shapely.get_y(points)
-    classes = depth_class(grid.at(x, y))
-    wet = classes != None  # noqa: E711
-    if not wet.any():
-        return EQUIPMENT_SCHEMA.empty_table()
-    polygons, codes, names = communes
-    code, name = _commune_columns(commune_of(points[wet], polygons), codes, names)
-    frame = pl.DataFrame(
+    return _summarize(
+        scenario,
+        tile,
+        grid,
+        points,
         {
-            "insee_com": code,
-            "commune": name,
-            "depth_class": classes[wet].tolist(),
-            "category": np.asarray(categories, dtype=object)[wet].tolist(),
-            "kind": np.asarray(kinds, dtype=object)[wet].tolist(),
-        }
+            "category": np.asarray(categories, dtype=object),
+            "kind": np.asarray(kinds, dtype=object),
+        },
+        ["category", "kind"],
+        [pl.len().alias("count").cast(pl.Int64)],
+        communes,
+        EQUIPMENT_SCHEMA,
     )
-    summary = frame.group_by(["insee_com", "commune", "depth_class", "category", "kind"]).agg(
-        pl.len().alias("count").cast(pl.Int64)
-    )
-    summary = summary.with_columns(pl.lit(scenario).alias("scenario"), pl.lit(tile).alias("tile"))
-    ordered = summary.select(EQUIPMENT_SCHEMA.names).sort(["insee_com", "depth_class", "kind"])
-    return ordered.to_arrow().cast(EQUIPMENT_SCHEMA)

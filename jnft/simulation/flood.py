@@ -101,14 +101,15 @@ def channel_slope(z: np.ndarray, channel: np.ndarray, resolution: float) -> floa
     return float(max((np.max(levels) - np.min(levels)) / length, 1e-5))
 
 
-def screen_river(z: np.ndarray, channel: np.ndarray, stage: float, sources: np.ndarray
-                 ) -> np.ndarray:  # fmt: skip
-    """Cells within `stage` above the nearest drainage (HAND on the filled DEM), connected to
-    the inflow."""
+def screen_river(
+    z: np.ndarray, channel: np.ndarray, stage: float, sources: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flooded cells, depth) of a river `stage`: cells within it above the nearest drainage
+    (HAND on the filled DEM), connected to the inflow; depth = stage − HAND."""
     heights = hand(drainage(z), channel)
-    flooded = (heights <= stage) | sources
-    labels, _ = scipy.ndimage.label(flooded)
-    return np.isin(labels, np.unique(labels[sources]))
+    labels, _ = scipy.ndimage.label((heights <= stage) | sources)
+    flooded = np.isin(labels, np.unique(labels[sources]))
+    return flooded, np.where(flooded, stage - heights, np.nan)
 
 
 def screen_coast(z: np.ndarray, sea: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,6 @@ from jnft.simulation.flood import (
 )
 from jnft.simulation.inertial import Hydrograph
 from jnft.simulation.scenario import Scenario
-from jnft.simulation.screening import drainage, hand
 
 HOUR = 3600.0
 
@@ -93,7 +92,8 @@ def _river(scenario, grid, z, manning, channel, sea, series, duration) -> Plan:
         sources[r, c] = True
     slope = channel_slope(z, channel, grid.resolution)
     stage = normal_depth(level.value, river.inflow_width_m, slope, scenario.manning.channel)
-    flooded = screen_river(z, channel, stage, sources) | sea
+    flooded, depth = screen_river(z, channel, stage, sources)
+    flooded |= sea
     sea_level = None
     design = {
         "return_period": river.return_period,
@@ -109,7 +109,6 @@ def _river(scenario, grid, z, manning, channel, sea, series, duration) -> Plan:
         sea_value = float(np.quantile(series["tide"][1], river.sea_level_quantile))
         sea_level = Hydrograph.constant(sea_value)
         design["sea_level_m"] = round(sea_value, 3)
-    heights = hand(drainage(z), channel)
-    depth = np.where(flooded & ~sea, stage - heights, np.nan)
+    depth[sea] = np.nan
     forcing = Forcing(inflow, hydrograph, sea, sea_level)
     return Plan(scenario, grid, z, manning, forcing, flooded, depth, design)

@@ -41,7 +41,16 @@ def test_views_history_and_asof_over_delta(tmp_path):
     merge_vintage(uris["versions"], uris["closures"], layer({"a": (0, "X")}), dt.date(2025, 3, 15))
     ensure_table(uris["quarantine"], QUARANTINE_SCHEMA)
     scripts = database.render_sql(
-        SQL_DIR, [{"kind": "vector", "concept": "bati", **uris}], {"root": str(tmp_path)}
+        SQL_DIR,
+        [
+            {
+                "kind": "history",
+                "concept": "bati",
+                "columns": "v.* REPLACE (ST_GeomFromWKB(v.geometry) AS geometry)",
+                **uris,
+            }
+        ],
+        {"root": str(tmp_path)},
     )
     path = database.build_database(tmp_path / "lakehouse.duckdb", scripts)
     con = database.connect(path)
