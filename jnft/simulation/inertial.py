@@ -153,8 +153,6 @@ def simulate(
     qx = np.zeros((rows, cols + 1))
     qy = np.zeros((rows + 1, cols))
     qx_new, qy_new = np.zeros_like(qx), np.zeros_like(qy)
-    # h_f^(−1/3) of each face at its last step (0: dry)
-    roots_x, roots_y = np.zeros_like(qx), np.zeros_like(qy)
     max_depth = h.astype(np.float32)
     max_speed = np.zeros(z.shape, dtype=np.float32)
     arrival = np.where(h > setup.wet_depth, 0.0, np.nan).astype(np.float32)
@@ -192,7 +190,7 @@ def simulate(
         if probes:
             dt = min(dt, max(next_probe - t, 1e-6))
         r0, r1, c0, c1 = box
-        _fluxes(z, h, n2, uniform, qx, qy, qx_new, qy_new, roots_x, roots_y, dt, dx,
+        _fluxes(z, h, n2, uniform, qx, qy, qx_new, qy_new, dt, dx,
                 setup.theta, setup.h_min,
                 free, slopes, r0, r1, c0, c1)  # fmt: skip
         qx, qx_new = qx_new, qx
@@ -279,33 +277,128 @@ def _grow(box, edges, rows, cols) -> tuple[int, int, int, int]:
     )
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _face(eta_i, eta_j, z_i, z_j, h_i, h_j, q, q_avg, q_orth, friction, slope, cap, h_min, root):
-    """(new discharge, h_f^(−1/3)) of a face between cells i and j (positive from i to j), capped to
-    a quarter of the upstream cell's water. `friction` is g·Δt·n², `slope` g·Δt/Δx and `cap`
-    Δx/(4·Δt): the step's constants, multiplied rather than divided per face.
+# Bits of a float32 first guess of x^(−1/3) (Lomont's magic-number method for the cube root).
+_INV_CBRT_MAGIC = np.int32(0x54A2FA8C)
+_THIRD = np.float32(1.0 / 3.0)
 
-    h_f^(−7/3) is y⁷ with y = h_f^(−1/3), refined by one Newton step from the face's y of the
-    previous step (y·(4 − h_f·y³)/3: no division) when the flow depth changed by less than
-    3 % (relative error then below 1e-4, in a friction term), else computed: a general power
-    per face was the scheme's hot spot."""
-    h_f = max(eta_i, eta_j) - max(z_i, z_j)
-    if h_f <= h_min:
-        return 0.0, 0.0
-    miss = h_f * root * root * root - 1.0
-    root = (
-        root * (4.0 - h_f * root * root * root) / 3.0 if abs(miss) < 0.03 else h_f ** (-1.0 / 3.0)
-    )
-    root2 = root * root
+# error_model="numpy": no ZeroDivisionError branch in the loops, so LLVM vectorizes them.
+_KERNEL = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+@numba.njit(inline="always", **_KERNEL)
+def _flow(h_f, y, eta_i, eta_j, h_i, h_j, q_avg, q, q_orth, friction, slope, cap, h_min):
+    """New discharge of a face between cells i and j (positive from i to j), capped to a quarter
+    of the upstream cell's water; 0 where the flow depth h_f is below h_min. `friction` is
+    g·Δt·n², `slope` g·Δt/Δx and `cap` Δx/(4·Δt): the step's constants, multiplied rather
+    than divided per face. h_f^(−7/3) is y⁷ with y = h_f^(−1/3), refined from the first guess
+    by three Newton steps (relative error below 1e-9): no branch, no general power, so the row
+    loops vectorize."""
+    hp = max(h_f, h_min)
+    y = y * (4.0 - hp * y * y * y) * (1.0 / 3.0)
+    y = y * (4.0 - hp * y * y * y) * (1.0 / 3.0)
+    y = y * (4.0 - hp * y * y * y) * (1.0 / 3.0)
+    y2 = y * y
     speed = math.sqrt(q * q + q_orth * q_orth)
-    new = (q_avg - slope * h_f * (eta_j - eta_i)) / (
-        1.0 + friction * speed * root2 * root2 * root2 * root
-    )
+    new = (q_avg - slope * hp * (eta_j - eta_i)) / (1.0 + friction * speed * y2 * y2 * y2 * y)
     limit = (h_i if new > 0 else h_j) * cap
-    return max(-limit, min(limit, new)), root
+    new = max(-limit, min(limit, new))
+    return new if h_f > h_min else 0.0
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(inline="always", **_KERNEL)
+def _inverse_cube_roots(buf, n):
+    """buf[:n] (float32 flow depths) ← first guesses of their inverse cube roots, a few % off,
+    by integer arithmetic on the bits."""
+    bits = buf.view(np.int32)
+    for k in range(n):
+        bits[k] = _INV_CBRT_MAGIC - np.int32(np.float32(bits[k]) * _THIRD)
+
+
+@numba.njit(**_KERNEL)
+def _x_faces(zr, hr, q, up, down, n2r, uniform, qn, buf, avg, lo, hi, theta, g_dt, slope, cap,
+             h_min):  # fmt: skip
+    """x faces lo..hi−1 of a row (1 ≤ lo, hi ≤ cols), face c between cells c − 1 and c: `q`,
+    `qn` the row's old and new discharges, `up` and `down` the y faces above and below it;
+    `buf` and `avg` scratch rows. A side-wall face is not a neighbour in θ: the first and last
+    inner faces stand for it."""
+    cols = hr.size
+    side = 0.5 * (1.0 - theta)
+    # Shifted views, so the loop indexes with k ≥ 0 only: a negative index makes numba wrap
+    # it around, and LLVM cannot vectorize the resulting indirect access.
+    w, e = slice(lo - 1, hi - 1), slice(lo, hi)
+    zw, ze, hw, he, uw, ue, dw, de = zr[w], zr[e], hr[w], hr[e], up[w], up[e], down[w], down[e]
+    qw, qc, qe, nw, ne, out = q[w], q[e], q[lo + 1 : hi + 1], n2r[w], n2r[e], qn[e]
+    n = hi - lo
+    for k in range(n):
+        avg[k] = theta * qc[k] + side * (qw[k] + qe[k])
+    if lo == 1:
+        avg[0] += side * (qc[0] - qw[0])
+    if hi == cols:
+        avg[n - 1] += side * (qc[n - 1] - qe[n - 1])
+    for k in range(n):
+        buf[k] = np.float32(max(max(zw[k] + hw[k], ze[k] + he[k]) - max(zw[k], ze[k]), h_min))
+    _inverse_cube_roots(buf, n)
+    for k in range(n):
+        eta_i, eta_j = zw[k] + hw[k], ze[k] + he[k]
+        out[k] = _flow(
+            max(eta_i, eta_j) - max(zw[k], ze[k]),
+            np.float64(buf[k]),
+            eta_i,
+            eta_j,
+            hw[k],
+            he[k],
+            avg[k],
+            qc[k],
+            0.25 * (uw[k] + dw[k] + ue[k] + de[k]),
+            g_dt * (nw[0] if uniform else 0.5 * (nw[k] + ne[k])),
+            slope,
+            cap,
+            h_min,
+        )
+
+
+@numba.njit(**_KERNEL)
+def _y_faces(zi, zr, hi, hr, q, north, south, left, right, n2i, n2r, uniform, qn, buf, lo, hi_c,
+             theta, g_dt, slope, cap, h_min):  # fmt: skip
+    """y faces lo..hi_c−1 between rows i (north) and r: `q`, `qn` their old and new
+    discharges, `north` and `south` their neighbours in θ, `left` and `right` the x faces of
+    the two rows; `buf` a scratch row."""
+    side = 0.5 * (1.0 - theta)
+    at, after = slice(lo, hi_c), slice(lo + 1, hi_c + 1)
+    zi, zr, hi, hr, q, north, south = zi[at], zr[at], hi[at], hr[at], q[at], north[at], south[at]
+    lw, le, rw, re, n2i, n2r, out = (
+        left[at],
+        left[after],
+        right[at],
+        right[after],
+        n2i[at],
+        n2r[at],
+        qn[at],
+    )
+    n = hi_c - lo
+    for k in range(n):
+        buf[k] = np.float32(max(max(zi[k] + hi[k], zr[k] + hr[k]) - max(zi[k], zr[k]), h_min))
+    _inverse_cube_roots(buf, n)
+    for k in range(n):
+        eta_i, eta_j = zi[k] + hi[k], zr[k] + hr[k]
+        out[k] = _flow(
+            max(eta_i, eta_j) - max(zi[k], zr[k]),
+            np.float64(buf[k]),
+            eta_i,
+            eta_j,
+            hi[k],
+            hr[k],
+            theta * q[k] + side * (north[k] + south[k]),
+            q[k],
+            0.25 * (lw[k] + le[k] + rw[k] + re[k]),
+            g_dt * (n2i[0] if uniform else 0.5 * (n2i[k] + n2r[k])),
+            slope,
+            cap,
+            h_min,
+        )
+
+
+@numba.njit(cache=True, nogil=True)
 def _normal_depth_flow(h, n2, slope, h_min, dt, dx):
     """Outflow per unit width at normal depth on a slope (Manning), capped like a face."""
     if h <= h_min:
@@ -314,37 +407,18 @@ def _normal_depth_flow(h, n2, slope, h_min, dt, dx):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _fluxes(z, h, n2, uniform, qx, qy, qx_new, qy_new, rx, ry, dt, dx, theta, h_min, free, slopes,
+def _fluxes(z, h, n2, uniform, qx, qy, qx_new, qy_new, dt, dx, theta, h_min, free, slopes,
             r0, r1, c0, c1):  # fmt: skip
-    """New discharges of the faces of the box's cells, in one pass over its rows (each row's x
-    faces, then the y faces above it), the sides' faces apart."""
+    """New discharges of the faces of the box's cells, row by row (each row's x faces, then the
+    y faces above it), the sides' faces apart."""
     rows, cols = z.shape
-    side = 0.5 * (1.0 - theta)  # a side-wall face is not a neighbour: the face stands for it
-    n2u = n2[0, 0]
     g_dt, slope, cap = G * dt, G * dt / dx, dx / (4.0 * dt)
     for r in prange(r0, r1 + 1):
-        if r < r1:  # x faces of row r
-            for c in range(max(c0, 1), min(c1 + 1, cols)):
-                i = c - 1
-                q = qx[r, c]
-                west = qx[r, i] if c > 1 else q
-                east = qx[r, c + 1] if c < cols - 1 else q
-                qx_new[r, c], rx[r, c] = _face(
-                    z[r, i] + h[r, i],
-                    z[r, c] + h[r, c],
-                    z[r, i],
-                    z[r, c],
-                    h[r, i],
-                    h[r, c],
-                    q,
-                    theta * q + side * (west + east),
-                    0.25 * (qy[r, i] + qy[r + 1, i] + qy[r, c] + qy[r + 1, c]),
-                    g_dt * (n2u if uniform else 0.5 * (n2[r, i] + n2[r, c])),
-                    slope,
-                    cap,
-                    h_min,
-                    rx[r, c],
-                )
+        buf = np.empty(cols + 1, np.float32)  # flow depths, then h_f^(−1/3) guesses
+        avg = np.empty(cols + 1)  # θ-weighted discharges
+        if r < r1:
+            _x_faces(z[r], h[r], qx[r], qy[r], qy[r + 1], n2[r], uniform, qx_new[r], buf, avg,
+                     max(c0, 1), min(c1 + 1, cols), theta, g_dt, slope, cap, h_min)  # fmt: skip
             if c0 == 0:
                 q = _normal_depth_flow(h[r, 0], n2[r, 0], slopes[2], h_min, dt, dx)
                 qx_new[r, 0] = -q if free[2] else 0.0
@@ -359,28 +433,9 @@ def _fluxes(z, h, n2, uniform, qx, qy, qx_new, qy_new, rx, ry, dt, dx, theta, h_
                 qy_new[r, c] = (q if k == 1 else -q) if free[k] else 0.0
         else:  # y faces between rows r − 1 and r
             i = r - 1
-            north_ok = r > 1
-            south_ok = r < rows - 1
-            for c in range(c0, c1):
-                q = qy[r, c]
-                north = qy[i, c] if north_ok else q
-                south = qy[r + 1, c] if south_ok else q
-                qy_new[r, c], ry[r, c] = _face(
-                    z[i, c] + h[i, c],
-                    z[r, c] + h[r, c],
-                    z[i, c],
-                    z[r, c],
-                    h[i, c],
-                    h[r, c],
-                    q,
-                    theta * q + side * (north + south),
-                    0.25 * (qx[i, c] + qx[i, c + 1] + qx[r, c] + qx[r, c + 1]),
-                    g_dt * (n2u if uniform else 0.5 * (n2[i, c] + n2[r, c])),
-                    slope,
-                    cap,
-                    h_min,
-                    ry[r, c],
-                )
+            _y_faces(z[i], z[r], h[i], h[r], qy[r], qy[i] if r > 1 else qy[r],
+                     qy[r + 1] if r < rows - 1 else qy[r], qx[i], qx[r], n2[i], n2[r], uniform,
+                     qy_new[r], buf, c0, c1, theta, g_dt, slope, cap, h_min)  # fmt: skip
 
 
 def _boundary_outflow(qx: np.ndarray, qy: np.ndarray) -> float:
@@ -388,32 +443,44 @@ def _boundary_outflow(qx: np.ndarray, qy: np.ndarray) -> float:
     return float(qy[-1].sum() - qy[0].sum() + qx[:, -1].sum() - qx[:, 0].sum())
 
 
+@numba.njit(**_KERNEL)
+def _cell_row(hr, west, east, north, south, k_dx, rain, max_depth, max_speed, arrival, t,
+              wet_depth):  # fmt: skip
+    """Continuity (with rain) for a row of cells between their four faces' discharges, and the
+    tracked maxima; returns the row's deepest water. Branch-free, so the loop vectorizes."""
+    for k in range(hr.size):
+        d = hr[k] + k_dx * (west[k] - east[k] + north[k] - south[k]) + rain
+        d = max(d, 0.0)  # round-off only: faces take at most a quarter each
+        hr[k] = d
+        max_depth[k] = max(max_depth[k], np.float32(d))
+        wet = d > wet_depth
+        arrival[k] = t if wet & np.isnan(arrival[k]) else arrival[k]
+        u = 0.5 * (west[k] + east[k])
+        v = 0.5 * (north[k] + south[k])
+        speed = np.float32(math.sqrt(u * u + v * v) / max(d, wet_depth))
+        max_speed[k] = max(max_speed[k], speed if wet else np.float32(0.0))
+    # Depths are ≥ 0, and the bits of non-negative floats order like the floats: an integer
+    # maximum, which vectorizes where a float one (NaN-aware) does not.
+    deepest = np.int64(0)
+    for bits in hr.view(np.int64):
+        deepest = max(deepest, bits)
+    return deepest
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _cells(h, qx, qy, dt, dx, rain, max_depth, max_speed, arrival, t, wet_depth, row_max,
            edges, r0, r1, c0, c1):  # fmt: skip
-    """Continuity (with rain) and the tracked maxima, in one pass; the deepest cell of each row
-    and whether the box's edges are wet (it grows there)."""
-    k = dt / dx
-    wet_top = wet_bottom = wet_left = wet_right = False
+    """Continuity and the tracked maxima over the box; the deepest cell of each row and whether
+    the box's edges are wet (it grows there)."""
+    k_dx = dt / dx
+    deepest = np.empty(r1 - r0, np.int64)
     for r in prange(r0, r1):
-        deepest = 0.0
-        for c in range(c0, c1):
-            d = h[r, c] + k * (qx[r, c] - qx[r, c + 1] + qy[r, c] - qy[r + 1, c]) + rain
-            d = d if d > 0.0 else 0.0  # round-off only: faces take at most a quarter each
-            h[r, c] = d
-            if d > deepest:
-                deepest = d
-            if d > max_depth[r, c]:
-                max_depth[r, c] = d
-            if d > wet_depth:
-                if np.isnan(arrival[r, c]):
-                    arrival[r, c] = t
-                u = 0.5 * (qx[r, c] + qx[r, c + 1])
-                v = 0.5 * (qy[r, c] + qy[r + 1, c])
-                speed = math.sqrt(u * u + v * v) / d
-                if speed > max_speed[r, c]:
-                    max_speed[r, c] = speed
-        row_max[r] = deepest
+        at = slice(c0, c1)
+        deepest[r - r0] = _cell_row(h[r, at], qx[r, c0:c1], qx[r, c0 + 1 : c1 + 1], qy[r, at],
+                                    qy[r + 1, at], k_dx, rain, max_depth[r, at], max_speed[r, at],
+                                    arrival[r, at], t, wet_depth)  # fmt: skip
+    row_max[r0:r1] = deepest.view(np.float64)
+    wet_top = wet_bottom = wet_left = wet_right = False
     for c in range(c0, c1):
         wet_top = wet_top or h[r0, c] > 0
         wet_bottom = wet_bottom or h[r1 - 1, c] > 0
