@@ -53,8 +53,9 @@ def ea_test2() -> Case:
     """Test 2, filling of floodplain depressions: a 2000 m square at 20 m, sloping 1:1500
     along x and 1:3000 along y, with 4 × 4 depressions (ours: |sin·sin| bowls 1 m deep and
     500 m wide, corners raised 1 m and rims between rows 0.5 m, so that each bowl spills into
-    one neighbour); 20 m³/s peak inflow at the highest corner (ours: linear rise over 1.5 h,
-    fall to zero at 3 h), n = 0.03, closed boundaries, 48 h."""
+    one neighbour); inflow along a 100 m line running from the highest corner down its side,
+    20 m³/s peak and a time base of ~85 min (ours: linear rise to the peak at 30 min, back to
+    zero at 85 min: 51,000 m³), n = 0.03, closed boundaries, 48 h."""
     dx, size = 20.0, 2000.0
     centres = (np.arange(int(size / dx)) + 0.5) * dx
     x, y = np.meshgrid(centres, centres)
@@ -65,8 +66,9 @@ def ea_test2() -> Case:
     corners = np.cos(np.pi * x / 500.0) ** 2 * np.cos(np.pi * y / 500.0) ** 2
     row_rims = np.sin(np.pi * x / 500.0) ** 2 * np.cos(np.pi * y / 500.0) ** 2
     z = x / 1500.0 + y / 3000.0 - 1.0 * bowls + 1.0 * corners + 0.5 * row_rims
-    inflow = Inflow(((z.shape[0] - 1, z.shape[1] - 1),),
-                    Hydrograph((0.0, 1.5 * HOUR, 3 * HOUR), (0.0, 20.0, 0.0)))  # fmt: skip
+    rows, cols = z.shape
+    line = tuple((rows - 1 - k, cols - 1) for k in range(int(100.0 / dx)))
+    inflow = Inflow(line, Hydrograph((0.0, 0.5 * HOUR, 85 * 60.0), (0.0, 20.0, 0.0)))
     return Case(Setup(z=z, dx=dx, manning=0.03, inflows=[inflow]), 48 * HOUR, {})
 
 

@@ -28,9 +28,8 @@ def test_fill_spill_pours_a_cascade_of_lakes():
 
 def test_ea2_final_levels_match_the_fill_spill_of_the_inflow():
     """After 48 h the depressions hold the water a static fill-spill of the same inflow volume
-    puts in them: the full ones within 2 cm of their spill level. The partly filled one, last
-    in the cascade, is within 3 cm: the full lakes still drain their last centimetre over the
-    broad rims (a friction-limited film), which the static solution has already passed on."""
+    puts in them, within 2 cm: the full one at its spill level, the partly filled one, last in
+    the cascade, at the level its share of the volume gives."""
     case = ea_test2()
     result = simulate(case.setup, case.duration)
     assert abs(result.volume.error) < 1e-3
@@ -38,7 +37,7 @@ def test_ea2_final_levels_match_the_fill_spill_of_the_inflow():
     source = case.setup.inflows[0].cells[0]
     reference = fill_spill(z, source, result.volume.final, case.setup.dx)
     lakes, count = scipy.ndimage.label(reference - z > 0.05)
-    assert count >= 3
+    assert count >= 2
     levels = []
     for lake in range(1, count + 1):
         cells = lakes == lake
@@ -46,8 +45,8 @@ def test_ea2_final_levels_match_the_fill_spill_of_the_inflow():
         expected = float(np.median(reference[cells]))
         full = cells.sum() == max((lakes == k).sum() for k in range(1, count + 1))
         levels.append((ours, expected, full))
-        assert abs(ours - expected) <= (0.02 if full else 0.03), (lake, ours, expected)
-    assert sum(full for *_, full in levels) >= 2
+        assert abs(ours - expected) <= 0.02, (lake, ours, expected)
+    assert sum(full for *_, full in levels) >= 1 and not all(full for *_, full in levels)
 
 
 def test_ea4_depths_agree_with_the_landlab_peer():
