@@ -1,7 +1,7 @@
 """Flood screening on a 2000 × 2000 DEM: depression filling, D8 flow directions and HAND.
 
-- ours: `jnft.simulation.screening` — one Priority-Flood gives the filled DEM, the drainage
-  order and the receivers; HAND is one pass in that order;
+- ours: `jnft.simulation.screening` — a Priority-Flood in parallel strips (Barnes 2016) gives
+  the filled DEM, then D8 receivers with flats routed, then HAND along them (memoized);
 - peers, on the same DEM and the same stream cells: pyflwdir (`fill_depressions`, which also
   gives D8, then `FlwdirRaster.hand`) and richdem (`FillDepressions`, `FlowProportions` D8;
   richdem has no HAND, so its figure is fill + D8 only — a lower bound of its time).

@@ -1,42 +1,67 @@
 """Fast flood screening on a DEM: connected bathtub for sea levels, HAND for river stages.
 
-Both rest on one Priority-Flood (Barnes, Lehman & Mulla 2014, the variant with a FIFO queue
-for depressions, on a binary heap held in two arrays) from seed cells — the sea, or the DEM's edges:
+Both rest on a Priority-Flood (Barnes, Lehman & Mulla 2014) from seed cells — the sea, or the
+DEM's edges. `filled[c]` is the lowest level from which water standing at the seeds reaches c
+(the highest point of the best path): the depression-filled DEM, and from the sea the lowest
+sea level that floods c — so one pass answers every sea level: flooded ⟺ filled ≤ level.
 
-- `filled[c]` is the lowest level from which water standing at the seeds reaches c (the
-  highest point of the best path): the depression-filled DEM, and from the sea the lowest sea
-  level that floods c — so one pass answers every sea level: flooded ⟺ filled ≤ level;
-- cells are popped in non-decreasing filled level, so the pop `order` is a topological order
-  of the drainage: every cell comes after the cell it drains to;
-- `receiver` is the D8 steepest descent on the filled DEM, and, on the flats filling creates,
-  the cell the flood came from (which leads to the outlet).
+The flood runs in strips of rows, one per thread, as Barnes' (2016) parallel Priority-Flood:
 
-HAND (height above nearest drainage) then follows in one pass in that order, and flow
-accumulation in one pass in reverse.
+1. each strip is flooded on its own from its seeds and its rows shared with the next strips,
+   each such row cell starting a watershed label; the flood records the lowest level at which
+   each pair of labels touch (a spill graph);
+2. a Priority-Flood on that small graph gives each label the level its water leaves at;
+3. a cell's level is the higher of its strip's and its label's: exact, the same as one flood
+   of the whole DEM (tested), so territories and tiles need no halo.
+
+Within a strip, the queue is a bucket queue on elevation (cells land in the bucket of their
+elevation, only the current bucket is a binary heap) and cells below the current level go to
+a FIFO (the depressions): the priority order costs little more than a breadth-first pass.
+
+`receiver` is the D8 steepest descent on the filled DEM; on the flats filling creates, the
+neighbour one step closer (breadth-first) to where the flat drains. HAND follows receivers to
+the nearest stream cell, memoizing paths; flow accumulation runs in a topological order
+(computed on first use).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba
 import numpy as np
+from numba import prange
 
 # D8 neighbours: row and column offsets, distances in cells.
 _DR = np.array([-1, -1, 0, 1, 1, 1, 0, -1], dtype=np.int64)
 _DC = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
 _DIST = np.array([1.0, np.sqrt(2), 1.0, np.sqrt(2), 1.0, np.sqrt(2), 1.0, np.sqrt(2)])
+MIN_STRIP_CELLS = 250_000  # below this, one strip: threads would cost more than they save
+_OUTLET = 0  # the label of the seeds
+# Labels (int32) below 2^27; above, 1 + the direction a depression cell was flooded from,
+# packed so that the flood's hot arrays stay small (it is bound by memory latency).
+_DIRECTION_SHIFT = 27
+_LABEL = (1 << _DIRECTION_SHIFT) - 1
+_FLAT = -2  # receiver of a cell without a lower neighbour, before the flats are routed
 
 
 @dataclass(frozen=True)
 class Drainage:
     filled: np.ndarray  # depression-filled elevation (or spill level from the seeds)
     receiver: np.ndarray  # flat index of the downstream cell, −1 at outlets and seeds
-    order: np.ndarray  # flat indices, downstream before upstream
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.filled.shape
+
+    @cached_property
+    def order(self) -> np.ndarray:
+        """Flat indices of the cells, each after the cell it drains to."""
+        return _topological_order(self.receiver)
 
 
 def edges(shape: tuple[int, int]) -> np.ndarray:
@@ -46,19 +71,73 @@ def edges(shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def drainage(z: np.ndarray, seeds: np.ndarray | None = None, valid: np.ndarray | None = None
-             ) -> Drainage:  # fmt: skip
-    """Priority-Flood from `seeds` (default: the edges) over the `valid` cells."""
+def drainage(
+    z: np.ndarray,
+    seeds: np.ndarray | None = None,
+    valid: np.ndarray | None = None,
+    strips: int | None = None,
+) -> Drainage:
+    """Priority-Flood from `seeds` (default: the edges) over the `valid` cells, in `strips`
+    of rows flooded in parallel (default: one per thread, for large DEMs)."""
     z = np.ascontiguousarray(z, dtype=np.float64)
     seeds = edges(z.shape) if seeds is None else np.asarray(seeds, dtype=bool)
     valid = np.isfinite(z) if valid is None else np.asarray(valid, dtype=bool) & np.isfinite(z)
-    seeds = seeds & valid
+    seeds = np.ascontiguousarray(seeds & valid)
+    valid = np.ascontiguousarray(valid)
     if not seeds.any():
         raise ValueError("no seed cell: nothing to flood from")
-    filled, came_from, order = _priority_flood(z, seeds.ravel(), valid.ravel())
-    filled = filled.reshape(z.shape)
-    receiver = _steepest(filled, came_from, seeds.ravel(), valid.ravel())
-    return Drainage(filled, receiver, order)
+    if strips is None:
+        strips = min(numba.get_num_threads(), max(1, z.size // MIN_STRIP_CELLS))
+    # Strips of at least two rows, and labels (two shared rows per strip) within their bits.
+    strips = max(1, min(strips, z.shape[0] // 2, _LABEL // (2 * z.shape[1] + 1)))
+    bounds = np.linspace(0, z.shape[0], strips + 1).astype(int)
+    filled, label = _flood_strips(z, seeds, valid, bounds)
+    receiver = _steepest(filled, seeds, valid, label)
+    _route_flats(filled, receiver, seeds.ravel())
+    return Drainage(filled, receiver)
+
+
+def _flood_strips(z, seeds, valid, bounds) -> tuple[np.ndarray, np.ndarray]:
+    """(filled DEM, labels): each strip flooded on its own (in threads: the kernel releases
+    the GIL), then the labels' levels from their spill graph, then the higher of the two per
+    cell."""
+    filled = z.copy()
+    label = np.full(z.shape, -1, dtype=np.int32)
+    # Labels: 0 for the seeds, then one per cell of the rows strips share, strip by strip.
+    shared = np.zeros(z.shape[0], dtype=bool)
+    shared[bounds[1:-1]] = shared[bounds[1:-1] - 1] = True
+    strips = list(itertools.pairwise(bounds.tolist()))
+    first = 1 + np.cumsum([0] + [shared[a:b].sum() * z.shape[1] for a, b in strips])
+    jobs = [
+        (z, seeds, valid, filled, label, a, b, int(f))
+        for (a, b), f in zip(strips, first[:-1], strict=True)
+    ]
+    if len(jobs) == 1:
+        graphs = [_flood_strip(*jobs[0])]
+    else:
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            graphs = list(pool.map(lambda job: _flood_strip(*job), jobs))
+    pairs = graphs + [_across(z, valid, label, int(r)) for r in bounds[1:-1]]
+    low = np.concatenate([p[0] for p in pairs])
+    high = np.concatenate([p[1] for p in pairs])
+    level = np.concatenate([p[2] for p in pairs])
+    outlet = _spill_levels(int(first[-1]), low, high, level)
+    _raise(filled, z, label, outlet)
+    return filled, label
+
+
+def _across(z, valid, label, row) -> tuple[np.ndarray, ...]:
+    """Spill-graph edges between the last row of a strip and the first of the next (8-way):
+    both rows are seeds of their strips, so the level to cross is the higher ground."""
+    cols = z.shape[1]
+    parts = []
+    for shift in (-1, 0, 1):
+        a = np.arange(max(0, -shift), cols - max(0, shift))
+        b = a + shift
+        ok = valid[row - 1, a] & valid[row, b]
+        parts.append((label[row - 1, a][ok] & _LABEL, label[row, b][ok] & _LABEL,
+                      np.maximum(z[row - 1, a], z[row, b])[ok]))  # fmt: skip
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
 
 
 def bathtub_depth(z: np.ndarray, spill: np.ndarray, level: float) -> np.ndarray:
@@ -79,55 +158,166 @@ def hand(d: Drainage, streams: np.ndarray, elevation: np.ndarray | None = None) 
     cell down its flow path (NaN where the path reaches no stream). Elevation defaults to the
     filled DEM, as HAND is defined on a hydrologically conditioned surface."""
     elev = d.filled if elevation is None else np.asarray(elevation, dtype=np.float64)
-    out = _hand(d.receiver, d.order, np.asarray(streams, bool).ravel(), elev.ravel())
+    rows, cols = d.shape
+    strips = np.linspace(0, rows, max(1, min(numba.get_num_threads(), rows)) + 1).astype(np.int64)
+    out = _hand(d.receiver, np.asarray(streams, bool).ravel(), elev.ravel(), strips * cols)
     return out.reshape(d.shape)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _bucket(z, lo, scale, last):
+    return min(int((z - lo) * scale), last)
+
+
 @numba.njit(cache=True, nogil=True)
-def _priority_flood(z, seeds, valid):
+def _flood_strip(z, seeds, valid, filled, label, r0, r1, first):
+    """Priority-Flood of rows r0:r1 from their seeds (label 0) and their rows shared with other
+    strips (labels first, first + 1, …): fills `filled` and `label` there — with, for the
+    cells flooded from a higher neighbour (depressions), the direction of that neighbour in
+    the bits above _LABEL; returns the spill graph's edges (label, label, lowest level at which
+    they touch)."""
     rows, cols = z.shape
-    n = rows * cols
-    flat = z.ravel()
-    filled = flat.copy()
-    done = ~valid.copy()
-    came_from = np.full(n, -1, dtype=np.int64)
-    order = np.empty(n, dtype=np.int64)
-    count = 0
-    keys = np.empty(n)  # a binary heap of (elevation, cell) in two arrays
-    cells = np.empty(n, dtype=np.int64)
-    size = 0
+    zf, level_of, lab = z.ravel(), filled.ravel(), label.ravel()
+    is_seed, ok = seeds.ravel(), valid.ravel()
+    base, stop = r0 * cols, r1 * cols
+    n = stop - base
+    lo, hi = np.inf, -np.inf
+    for i in range(base, stop):
+        if ok[i]:
+            lo, hi = min(lo, zf[i]), max(hi, zf[i])
+        else:
+            lab[i] = -2  # never entered
+    # Bucket queue: cells go to the bucket of their elevation; the current bucket is a heap.
+    buckets = min(1 << 20, max(1024, n // 4))
+    scale = (buckets - 1) / (hi - lo) if hi > lo else 0.0
+    start = np.zeros(buckets + 1, dtype=np.int64)
+    for i in range(base, stop):
+        if ok[i]:
+            start[_bucket(zf[i], lo, scale, buckets - 1) + 1] += 1
+    largest = 0
+    for b in range(buckets):
+        largest = max(largest, start[b + 1])
+        start[b + 1] += start[b]
+    end = start[:-1].copy()
+    slots, slot_keys = np.empty(n, dtype=np.int64), np.empty(n)
+    # The heap holds cells of the current bucket only: no more than the largest bucket.
+    keys, cells = np.empty(largest), np.empty(largest, dtype=np.int64)
+    size = pending = 0
+    current = 0
     pit = np.empty(n, dtype=np.int64)  # FIFO of depression cells (their level is the current)
     head = tail = 0
-    for i in range(n):
-        if seeds[i]:
-            done[i] = True
-            size = _push(keys, cells, size, flat[i], i)
-    while head < tail or size > 0:
+    for i in range(base, stop):
+        r = i // cols
+        shared = (r0 > 0 and r == r0) or (r1 < rows and r == r1 - 1)
+        if not ok[i] or not (is_seed[i] or shared):
+            continue
+        lab[i] = (
+            _OUTLET if is_seed[i] else first + (1 if r0 > 0 and r != r0 else 0) * cols + i % cols
+        )
+        b = _bucket(zf[i], lo, scale, buckets - 1)
+        slots[end[b]], slot_keys[end[b]] = i, zf[i]
+        end[b] += 1
+        pending += 1
+    touching = numba.typed.Dict.empty(numba.types.int64, numba.types.float64)
+    offsets = np.array([-cols, -cols + 1, 1, cols + 1, cols, cols - 1, -1, -cols - 1])
+    while head < tail or size > 0 or pending > 0:
         if head < tail:
             c = pit[head]
             head += 1
         else:
+            if size == 0:
+                while end[current] == start[current]:
+                    current += 1
+                for j in range(start[current], end[current]):
+                    size = _push(keys, cells, size, slot_keys[j], slots[j])
+                pending -= end[current] - start[current]
+                end[current] = start[current]
             c, size = _pop(keys, cells, size)
-        order[count] = c
-        count += 1
+        level, own = level_of[c], lab[c] & _LABEL
         r, k = c // cols, c % cols
-        level = filled[c]
+        inner = r0 < r < r1 - 1 and 0 < k < cols - 1
         for m in range(8):
-            rr, kk = r + _DR[m], k + _DC[m]
-            if rr < 0 or rr >= rows or kk < 0 or kk >= cols:
-                continue
-            nb = rr * cols + kk
-            if done[nb]:
-                continue
-            done[nb] = True
-            came_from[nb] = c
-            if flat[nb] <= level:
-                filled[nb] = level
-                pit[tail] = nb
-                tail += 1
+            if inner:
+                nb = c + offsets[m]
             else:
-                size = _push(keys, cells, size, flat[nb], nb)
-    return filled, came_from, order[:count]
+                rr, kk = r + _DR[m], k + _DC[m]
+                if rr < r0 or rr >= r1 or kk < 0 or kk >= cols:
+                    continue
+                nb = rr * cols + kk
+            other = lab[nb]
+            if other == -1:  # not reached yet: the flood enters it from c
+                lab[nb] = own
+                height = level_of[nb]
+                if height <= level:
+                    level_of[nb] = level
+                    lab[nb] = own | ((m + 4) % 8 + 1) << _DIRECTION_SHIFT
+                    pit[tail] = nb
+                    tail += 1
+                else:
+                    b = _bucket(height, lo, scale, buckets - 1)
+                    if b == current:
+                        size = _push(keys, cells, size, height, nb)
+                    else:
+                        slots[end[b]], slot_keys[end[b]] = nb, height
+                        end[b] += 1
+                        pending += 1
+            elif other >= 0 and other & _LABEL != own:  # two watersheds touch
+                other &= _LABEL
+                key = (min(own, other) << 32) | max(own, other)
+                spill = max(level, level_of[nb])
+                if spill < touching.get(key, np.inf):
+                    touching[key] = spill
+    low, high = np.empty(len(touching), np.int64), np.empty(len(touching), np.int64)
+    spills = np.empty(len(touching))
+    for j, (key, spill) in enumerate(touching.items()):
+        low[j], high[j], spills[j] = key >> 32, key & 0xFFFFFFFF, spill
+    for i in range(base, stop):
+        if lab[i] == -2:
+            lab[i] = -1
+    return low, high, spills
+
+
+@numba.njit(cache=True, nogil=True)
+def _spill_levels(count, low, high, spill):
+    """The level at which each label's water leaves (minimax path to label 0 on the spill
+    graph: a Priority-Flood of the graph); +inf where no path leads to a seed."""
+    degree = np.zeros(count + 1, dtype=np.int64)
+    for e in range(low.size):
+        degree[low[e] + 1] += 1
+        degree[high[e] + 1] += 1
+    for a in range(count):
+        degree[a + 1] += degree[a]
+    fill = degree[:-1].copy()
+    other, weight = np.empty(2 * low.size, np.int64), np.empty(2 * low.size)
+    for e in range(low.size):
+        for a, b in ((low[e], high[e]), (high[e], low[e])):
+            other[fill[a]], weight[fill[a]] = b, spill[e]
+            fill[a] += 1
+    out = np.full(count, np.inf)
+    out[_OUTLET] = -np.inf
+    keys, cells = np.empty(2 * low.size + 1), np.empty(2 * low.size + 1, np.int64)
+    size = _push(keys, cells, 0, -np.inf, _OUTLET)
+    while size > 0:
+        a, size = _pop(keys, cells, size)
+        for j in range(degree[a], degree[a + 1]):
+            b, reach = other[j], max(out[a], weight[j])
+            if reach < out[b]:
+                out[b] = reach
+                size = _push(keys, cells, size, reach, b)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _raise(filled, z, label, outlet):
+    """A cell's level: the higher of its strip's and its label's; its own elevation where its
+    label reaches no seed."""
+    rows, cols = z.shape
+    for r in prange(rows):
+        for k in range(cols):
+            own = label[r, k]
+            if own >= 0:
+                w = outlet[own & _LABEL]
+                filled[r, k] = z[r, k] if w == np.inf else max(filled[r, k], w)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -172,28 +362,150 @@ def _pop(keys, cells, size):
     return top, size
 
 
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _steepest(filled, seeds, valid, label):
+    """D8 steepest descent on the filled DEM; −1 at seeds and invalid cells. Where no neighbour
+    is lower: the cell the flood came from for cells draining to a seed within their strip
+    (the flood crossed their flat breadth-first from its outlet), else _FLAT."""
+    rows, cols = filled.shape
+    receiver = np.full(filled.size, -1, dtype=np.int64)
+    for r in prange(rows):
+        best = np.full(cols, -1, dtype=np.int8)  # direction of the steepest drop, −1: none
+        inner = 0 < r < rows - 1 and cols > 2
+        if inner:
+            _steepest_inner_row(filled[r - 1], filled[r], filled[r + 1], valid[r - 1],
+                                valid[r + 1], valid[r], best[1:-1])  # fmt: skip
+        for k in range(cols):
+            if inner and 0 < k < cols - 1:
+                continue
+            drop_best = 0.0
+            for m in range(8):
+                rr, kk = r + _DR[m], k + _DC[m]
+                if rr < 0 or rr >= rows or kk < 0 or kk >= cols or not valid[rr, kk]:
+                    continue
+                drop = (filled[r, k] - filled[rr, kk]) / _DIST[m]
+                if drop > drop_best:
+                    drop_best, best[k] = drop, m
+        for k in range(cols):
+            if seeds[r, k] or not valid[r, k]:
+                continue
+            m = best[k]
+            if m < 0 and label[r, k] & _LABEL == _OUTLET:
+                m = (label[r, k] >> _DIRECTION_SHIFT) - 1  # −1 if not flooded from a neighbour
+            receiver[r * cols + k] = _FLAT if m < 0 else (r + _DR[m]) * cols + k + _DC[m]
+    return receiver
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _steepest_inner_row(up, here, down, valid_up, valid_down, valid_here, best):
+    """Direction of the steepest drop (−1: none) of the cells 1..cols−2 of an inner row, from
+    its row and the rows above and below: branch-free, indexed from zero, so it vectorizes."""
+    diagonal = 1.0 / math.sqrt(2.0)
+    for j in range(best.size):
+        centre = here[j + 1]
+        drop, direction = 0.0, -1
+        for m, value, ok, weight in (
+            (0, up[j + 1], valid_up[j + 1], 1.0),
+            (1, up[j + 2], valid_up[j + 2], diagonal),
+            (2, here[j + 2], valid_here[j + 2], 1.0),
+            (3, down[j + 2], valid_down[j + 2], diagonal),
+            (4, down[j + 1], valid_down[j + 1], 1.0),
+            (5, down[j], valid_down[j], diagonal),
+            (6, here[j], valid_here[j], 1.0),
+            (7, up[j], valid_up[j], diagonal),
+        ):
+            d = (centre - value) * weight
+            better = ok & (d > drop)
+            drop = d if better else drop
+            direction = m if better else direction
+        best[j] = direction
+
+
+def _route_flats(filled: np.ndarray, receiver: np.ndarray, seeds: np.ndarray) -> None:
+    """Each flat cell drains to a neighbour at the same level one step closer to where the
+    flat drains: breadth-first from its cells next to a draining cell or a seed."""
+    flat = receiver == _FLAT
+    exits = _flat_exits(filled, receiver, seeds, flat.reshape(filled.shape))
+    _spread_on_flats(filled, receiver, np.flatnonzero(exits))
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _flat_exits(filled, receiver, seeds, flat):
+    """Flat cells next to a cell at their level that drains (or is a seed): they drain there."""
+    rows, cols = filled.shape
+    exits = np.zeros(filled.size, dtype=np.bool_)
+    for r in prange(rows):
+        for k in range(cols):
+            if not flat[r, k]:
+                continue
+            for m in range(8):
+                rr, kk = r + _DR[m], k + _DC[m]
+                if rr < 0 or rr >= rows or kk < 0 or kk >= cols or flat[rr, kk]:
+                    continue
+                e = rr * cols + kk
+                if filled[rr, kk] == filled[r, k] and (receiver[e] >= 0 or seeds[e]):
+                    receiver[r * cols + k] = e
+                    exits[r * cols + k] = True
+                    break
+    return exits
+
+
 @numba.njit(cache=True, nogil=True)
-def _steepest(filled2, came_from, seeds, valid):
+def _spread_on_flats(filled2, receiver, queue_start):
+    """Breadth-first from the flat cells already routed, over the flat cells at their level."""
     rows, cols = filled2.shape
     filled = filled2.ravel()
-    receiver = np.full(filled.size, -1, dtype=np.int64)
-    for c in range(filled.size):  # row by row: memory order, not the flood's
-        if seeds[c] or not valid[c]:
-            continue
+    queue = np.empty(filled.size, dtype=np.int64)
+    tail = queue_start.size
+    queue[:tail] = queue_start
+    offsets = np.array([-cols, -cols + 1, 1, cols + 1, cols, cols - 1, -1, -cols - 1])
+    head = 0
+    while head < tail:
+        c = queue[head]
+        head += 1
         r, k = c // cols, c % cols
-        best, target = 0.0, -1
+        inner = 0 < r < rows - 1 and 0 < k < cols - 1
         for m in range(8):
-            rr, kk = r + _DR[m], k + _DC[m]
-            if rr < 0 or rr >= rows or kk < 0 or kk >= cols:
-                continue
-            nb = rr * cols + kk
-            if not valid[nb]:
-                continue
-            drop = (filled[c] - filled[nb]) / _DIST[m]
-            if drop > best:
-                best, target = drop, nb
-        receiver[c] = target if target >= 0 else came_from[c]
-    return receiver
+            if inner:
+                e = c + offsets[m]
+            else:
+                rr, kk = r + _DR[m], k + _DC[m]
+                if rr < 0 or rr >= rows or kk < 0 or kk >= cols:
+                    continue
+                e = rr * cols + kk
+            if receiver[e] == _FLAT and filled[e] == filled[c]:
+                receiver[e] = c
+                queue[tail] = e
+                tail += 1
+    for c in range(filled.size):
+        if receiver[c] == _FLAT:  # a flat with no way out: only where no seed is reached
+            receiver[c] = -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _topological_order(receiver):
+    """Cells downstream first (Kahn's algorithm from the cells nothing drains to)."""
+    n = receiver.size
+    donors = np.zeros(n, dtype=np.int32)
+    for c in range(n):
+        if receiver[c] >= 0:
+            donors[receiver[c]] += 1
+    upstream_first = np.empty(n, dtype=np.int64)
+    tail = 0
+    for c in range(n):
+        if donors[c] == 0:
+            upstream_first[tail] = c
+            tail += 1
+    head = 0
+    while head < tail:
+        target = receiver[upstream_first[head]]
+        head += 1
+        if target >= 0:
+            donors[target] -= 1
+            if donors[target] == 0:
+                upstream_first[tail] = target
+                tail += 1
+    return upstream_first[:tail][::-1].copy()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -205,12 +517,51 @@ def _accumulate(receiver, order, weights):
     return weights
 
 
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _hand(receiver, streams, elev, bounds):
+    """elev − elevation of the first stream cell down each cell's path. In parallel over the
+    cell ranges `bounds`: each walks its cells' paths while they stay in its range, memoizing
+    (a path is walked once), and keeps either the answer or the first cell out of the range;
+    then each such cell takes the answer found by hopping from range to range."""
+    n = receiver.size
+    drain = np.full(n, np.inf)  # +inf: not known (NaN: the path reaches no stream)
+    leaves = np.full(n, -1, dtype=np.int64)  # the first cell out of the range, if it leaves
+    for t in prange(bounds.size - 1):
+        _walk_range(receiver, streams, elev, drain, leaves, bounds[t], bounds[t + 1])
+    result = np.empty(n)
+    for t in prange(bounds.size - 1):
+        for c in range(bounds[t], bounds[t + 1]):
+            x = c
+            while leaves[x] >= 0:
+                x = leaves[x]
+            result[c] = elev[c] - drain[x]
+    return result
+
+
 @numba.njit(cache=True, nogil=True)
-def _hand(receiver, order, streams, elev):
-    drain = np.full(elev.size, np.nan)
-    for c in order:
-        if streams[c]:
-            drain[c] = elev[c]
-        elif receiver[c] >= 0:
-            drain[c] = drain[receiver[c]]
-    return elev - drain
+def _walk_range(receiver, streams, elev, drain, leaves, lo, hi):
+    """The paths of cells lo:hi, while they stay there: `drain` (the stream's elevation, NaN
+    if none) or `leaves` (the first cell out of the range) for each."""
+    path = np.empty(hi - lo, dtype=np.int64)
+    for c in range(lo, hi):
+        if drain[c] != np.inf or leaves[c] >= 0:
+            continue
+        length, x, value, out = 0, c, np.nan, -1
+        while x >= 0:
+            if x < lo or x >= hi:
+                out = x
+                break
+            if drain[x] != np.inf or leaves[x] >= 0:
+                value, out = drain[x], leaves[x]
+                break
+            path[length] = x
+            length += 1
+            if streams[x]:
+                value = elev[x]
+                break
+            x = receiver[x]
+        for i in range(length):
+            if out >= 0:
+                leaves[path[i]] = out
+            else:
+                drain[path[i]] = value

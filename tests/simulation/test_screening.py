@@ -43,13 +43,40 @@ def test_hand_equals_pyflwdirs_on_the_same_network():
     assert np.array_equal(accumulation(d).astype(int), network.upstream_area(unit="cell"))
 
 
-def test_directions_run_downstream_in_the_flood_order():
-    d = drainage(terrain(80))
+@pytest.mark.parametrize("strips", [1, 3])
+def test_directions_run_downstream_in_the_order(strips):
+    d = drainage(terrain(80), strips=strips)
     position = np.empty_like(d.order)
     position[d.order] = np.arange(d.order.size)
+    assert d.order.size == 80 * 80  # every cell: no cycle
     has = d.receiver >= 0
     assert (position[d.receiver[has]] < position[has]).all()
     assert (d.receiver[edges((80, 80)).ravel()] == -1).all()
+    assert has.sum() == 80 * 80 - edges((80, 80)).sum()  # every flat drains somewhere
+
+
+@pytest.mark.parametrize("strips", [2, 3, 7])
+def test_strips_flood_exactly_as_one(strips):
+    """Barnes' parallel Priority-Flood: strips flooded apart, joined by their spill graph, give
+    the whole DEM's filled levels, from the edges and from seas, around no-data cells;
+    depressions and flats straddling the strips' shared rows drain like in one flood."""
+    z = terrain(150, seed=3)
+    z[60:90, 40:110] -= 4.0  # a wide depression across the strips' boundaries
+    z[rng_mask(z.shape, 0.01)] = np.nan
+    west, north = np.zeros(z.shape, dtype=bool), np.zeros(z.shape, dtype=bool)
+    west[:, :8] = True
+    north[:5] = True  # the southern strips have no seed of their own
+    for seeds in (None, west, north):
+        whole, split = drainage(z, seeds, strips=1), drainage(z, seeds, strips=strips)
+        assert np.array_equal(whole.filled, split.filled, equal_nan=True)
+        streams = accumulation(whole) > 200
+        assert np.array_equal(hand(whole, streams), hand(split, streams), equal_nan=True)
+        drains = (split.receiver >= 0).reshape(z.shape)
+        assert np.array_equal(drains, (whole.receiver >= 0).reshape(z.shape))
+
+
+def rng_mask(shape, fraction, seed=5):
+    return np.random.default_rng(seed).random(shape) < fraction
 
 
 def test_the_bathtub_floods_only_what_the_sea_reaches():
