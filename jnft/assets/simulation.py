@@ -31,6 +31,8 @@ from jnft.simulation.scenario import Scenario, load_scenario
 
 SIMULATION_GROUP = "simulation"
 FLOOD_KEY = dg.AssetKey(["simulation", "flood"])
+VOLUME_CHECK = "volume_conserved"
+MAX_VOLUME_ERROR = 1e-3  # relative: 0.1 % of the volume that went through
 # The layers a flood reads: DEM, watercourses, buildings, population, equipment, communes.
 LAYERS = (
     "mnt",
@@ -232,6 +234,13 @@ def build_flood_asset(
         tags={"layer": "gold", "theme": "inondation"},
         kinds={"numba", "cog", "delta"},
         required_resource_keys={"lakehouse"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                VOLUME_CHECK,
+                asset=FLOOD_KEY,
+                description="The run's water volume balances (inflow, sea, outflow) to 0.1 %.",
+            )
+        ],
     )
     def flood(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         keys = context.partition_key.keys_by_dimension
@@ -269,7 +278,18 @@ def build_flood_asset(
                 "unlocated_residents": unlocated,
                 "exposure": dg.MetadataValue.md(exposure_markdown(exposed, equipment)),
                 "preview": png_markdown(image, "max depth"),
-            }
+            },
+            check_results=[volume_check(run)],
         )
 
     return flood
+
+
+def volume_check(run: TileRun) -> dg.AssetCheckResult:
+    """Volume conservation of the tile's run (a dry tile runs nothing: it passes)."""
+    error = run.metadata.get("volume_error", 0.0)
+    return dg.AssetCheckResult(
+        check_name=VOLUME_CHECK,
+        passed=abs(error) <= MAX_VOLUME_ERROR,
+        metadata={"volume_error": float(error), "max_volume_error": MAX_VOLUME_ERROR},
+    )

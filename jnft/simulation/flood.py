@@ -20,6 +20,7 @@ import numpy as np
 import scipy.ndimage
 
 from jnft.simulation.inertial import (
+    SCHEME_VERSION,
     HeldLevel,
     Hydrograph,
     Inflow,
@@ -189,7 +190,7 @@ def run_domain(
 
 
 def _key(z, manning, forcing, window, resolution, duration) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"local-inertial {SCHEME_VERSION}".encode())
     for array in (z, manning, forcing.sea):
         digest.update(np.ascontiguousarray(array).tobytes())
     digest.update(

@@ -33,6 +33,8 @@ from numba import prange
 
 G = 9.81
 SIDES = ("north", "south", "west", "east")
+# Raised when a change to the scheme changes its results: cached runs are keyed on it.
+SCHEME_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 import dagster as dg
 import pyarrow as pa
 
-from jnft.assets.simulation import blocked_by, exposure_markdown
+from jnft.assets.simulation import TileRun, blocked_by, exposure_markdown, volume_check
 from jnft.paths import CONCEPTS_DIR
 from jnft.quality.fiche import load_fiche
 from jnft.simulation.exposure import EQUIPMENT_SCHEMA, EXPOSURE_SCHEMA
@@ -36,3 +36,12 @@ def test_the_exposure_table_reads_in_the_ui():
     assert exposure_markdown(EXPOSURE_SCHEMA.empty_table(), EQUIPMENT_SCHEMA.empty_table()) == (
         "Nothing exposed."
     )
+
+
+def test_a_run_losing_water_fails_its_volume_check():
+    def run(error):
+        return TileRun({}, None, (0, 1, 0, 1), {"volume_error": error})
+
+    assert volume_check(run(1e-12)).passed
+    assert not volume_check(run(-0.002)).passed
+    assert volume_check(TileRun({}, None, None, {"domain_cells": 0})).passed  # a dry tile

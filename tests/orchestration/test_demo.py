@@ -6,6 +6,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
+from jnft.assets.simulation import FLOOD_KEY, VOLUME_CHECK
 from jnft.lakehouse.database import connect
 from jnft.orchestration.definitions import defs
 from jnft.orchestration.demo import materialize_all
@@ -105,11 +106,13 @@ def test_sql_examples_run_on_the_territory(materialized, example):
     assert rows, f"{example.name} returned nothing on the sample territory"
 
 
-def test_every_criterion_check_passes_on_the_sample_territory(materialized):
+def test_every_check_passes_on_the_sample_territory(materialized):
+    """The 10 criteria of every concept, and every flood run's volume balance."""
     instance, _, _ = materialized
     graph = defs.resolve_asset_graph()
     checks = list(graph.asset_check_keys)
-    assert len(checks) == len(FICHES) * 10
+    assert len(checks) == len(FICHES) * 10 + 1
+    assert dg.AssetCheckKey(FLOOD_KEY, VOLUME_CHECK) in checks
     for key in checks:
         records = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
         assert records, key
