@@ -59,8 +59,12 @@ def coarsen(dem: np.ndarray, factor: int) -> np.ndarray:
     """Block means of `factor` × `factor` cells (no-data ignored; all no-data stays NaN)."""
     rows, cols = dem.shape[0] // factor, dem.shape[1] // factor
     blocks = dem[: rows * factor, : cols * factor].reshape(rows, factor, cols, factor)
-    with np.errstate(invalid="ignore"):
-        return np.nanmean(blocks, axis=(1, 3)) if np.isnan(blocks).any() else blocks.mean((1, 3))
+    if not np.isnan(blocks).any():
+        return blocks.mean((1, 3))
+    valid = np.isfinite(blocks)
+    count = valid.sum((1, 3))
+    total = np.where(valid, blocks, 0.0).sum((1, 3))
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def sea_cells(z: np.ndarray) -> np.ndarray:

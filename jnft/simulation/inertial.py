@@ -160,13 +160,13 @@ def simulate(
     arrival = np.where(h > setup.wet_depth, 0.0, np.nan).astype(np.float32)
     free = np.array([s in setup.sides and setup.sides[s] is not None for s in SIDES])
     slopes = np.array([setup.sides[s].slope if free[i] else 0.0 for i, s in enumerate(SIDES)])
-    held = [(np.nonzero(hl.mask), hl.level) for hl in setup.held]
-    sources = [
-        (np.array(i.cells, dtype=np.int64).reshape(-1, 2), i.discharge) for i in setup.inflows
-    ]
-    for cells, _ in sources:
+    held = [(np.flatnonzero(hl.mask), hl.level) for hl in setup.held]
+    sources = []
+    for inflow in setup.inflows:
+        cells = np.array(inflow.cells, dtype=np.int64).reshape(-1, 2)
         if ((cells < 0) | (cells >= (rows, cols))).any():
             raise ValueError("an inflow cell lies outside the grid")
+        sources.append((np.ravel_multi_index(cells.T, (rows, cols)), inflow.discharge))
     initial = float(h.sum() * dx * dx)
     inflow_volume = held_volume = outflow_volume = 0.0
     box = (
@@ -204,18 +204,18 @@ def simulate(
         t += dt
         _cells(h, qx, qy, dt, dx, rain, max_depth, max_speed, arrival, np.float32(t),
                setup.wet_depth, row_max, edges, r0, r1, c0, c1)  # fmt: skip
+        h_max = row_max[r0:r1].max(initial=0.0)
         for cells, hydrograph in sources:
             q = hydrograph.at(t - dt / 2)
-            index = (cells[:, 0], cells[:, 1])
-            h[index] += q * dt / (dx * dx * len(cells))
+            deepest = _pour(h, cells, q * dt / (dx * dx * len(cells)), max_depth, arrival,
+                            t, setup.wet_depth)  # fmt: skip
             inflow_volume += q * dt
-            _track_set(h, index, max_depth, arrival, t, setup.wet_depth)
-        for index, level in held:
-            target = np.maximum(level.at(t) - z[index], 0.0)
-            held_volume += float((target - h[index]).sum() * dx * dx)
-            h[index] = target
-            _track_set(h, index, max_depth, arrival, t, setup.wet_depth)
-        h_max = max(row_max[r0:r1].max(initial=0.0), _held_max(h, held, sources))
+            h_max = max(h_max, deepest)
+        for cells, level in held:
+            given, deepest = _hold(h, z, cells, level.at(t), max_depth, arrival, t,
+                                   setup.wet_depth)  # fmt: skip
+            held_volume += given * dx * dx
+            h_max = max(h_max, deepest)
         updates += int((r1 - r0) * (c1 - c0))
         steps += 1
         box = _grow(box, edges, rows, cols)
@@ -231,22 +231,37 @@ def simulate(
     )  # fmt: skip
 
 
-def _track_set(h, index, max_depth, arrival, t, wet_depth) -> None:
-    """The maxima of cells set after the cell pass (inflows, held levels)."""
-    max_depth[index] = np.maximum(max_depth[index], h[index])
-    first = np.isnan(arrival[index]) & (h[index] > wet_depth)
-    arrival[index] = np.where(first, t, arrival[index])
+@numba.njit(cache=True, nogil=True, inline="always")
+def _tracked(d, c, max_depth, arrival, t, wet_depth):
+    """Record the depth `d` just set in cell c (flat index) in the maxima; returns it."""
+    max_depth[c] = max(max_depth[c], np.float32(d))
+    if d > wet_depth and np.isnan(arrival[c]):
+        arrival[c] = t
+    return d
 
 
-def _held_max(h, held, sources) -> float:
-    """Deepest cell among those set after the cell pass (held levels, inflows)."""
+@numba.njit(cache=True, nogil=True)
+def _pour(h, cells, depth, max_depth, arrival, t, wet_depth):
+    """An inflow: `depth` added to each of `cells` (flat indices); returns the deepest."""
+    hf, md, ar = h.ravel(), max_depth.ravel(), arrival.ravel()
     deepest = 0.0
-    for index, _ in held:
-        if len(index[0]):
-            deepest = max(deepest, float(h[index].max()))
-    for cells, _ in sources:
-        deepest = max(deepest, float(h[cells[:, 0], cells[:, 1]].max()))
+    for c in cells:
+        hf[c] += depth
+        deepest = max(deepest, _tracked(hf[c], c, md, ar, t, wet_depth))
     return deepest
+
+
+@numba.njit(cache=True, nogil=True)
+def _hold(h, z, cells, level, max_depth, arrival, t, wet_depth):
+    """Cells held at `level`: (volume they gave, per unit area, the deepest)."""
+    hf, zf, md, ar = h.ravel(), z.ravel(), max_depth.ravel(), arrival.ravel()
+    given = deepest = 0.0
+    for c in cells:
+        d = max(level - zf[c], 0.0)
+        given += d - hf[c]
+        hf[c] = d
+        deepest = max(deepest, _tracked(d, c, md, ar, t, wet_depth))
+    return given, deepest
 
 
 def _wet_box(h, masks, sources, rows, cols) -> tuple[int, int, int, int]:
@@ -255,7 +270,7 @@ def _wet_box(h, masks, sources, rows, cols) -> tuple[int, int, int, int]:
     for mask in masks:
         wet = wet | mask
     for cells, _ in sources:
-        wet[cells[:, 0], cells[:, 1]] = True
+        wet.ravel()[cells] = True
     if not wet.any():
         return 0, 0, 0, 0
     r = np.flatnonzero(wet.any(axis=1))
