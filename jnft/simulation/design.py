@@ -1,8 +1,8 @@
 """Design events: how big is the 100-year flood, and what does it look like in time.
 
 - Flood frequency analysis: annual maxima of a discharge series, fitted by a GEV or a Gumbel
-  law (maximum likelihood, scipy), with the return level of a return period and its
-  confidence interval by parametric bootstrap.
+  law (maximum likelihood; scipy's parameters), with the return level of a return period and
+  its confidence interval by parametric bootstrap.
 - A synthetic hydrograph for that peak (gamma-shaped rise and recession on a base flow).
 - Coastal still-water levels: tide + surge + sea-level rise, on the terrain's datum.
 """
@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import optimize, stats
 
 from jnft.simulation.inertial import Hydrograph
 
@@ -55,13 +55,34 @@ def fit_annual_maxima(maxima: np.ndarray, law: Law = "gev") -> FrequencyFit:
     maxima = np.asarray(maxima, dtype=np.float64)
     if len(maxima) < 10:
         raise DesignError(f"{len(maxima)} annual maxima: at least 10 years are needed")
+    loc, scale = stats.gumbel_r.fit(maxima)
+    parameters = (loc, scale)
     if law == "gev":
-        # Start from the Gumbel fit: the GEV likelihood is flat in the shape for short series.
-        loc, scale = stats.gumbel_r.fit(maxima)
-        parameters = stats.genextreme.fit(maxima, 0.0, loc=loc, scale=scale)
-    else:
-        parameters = stats.gumbel_r.fit(maxima)
+        # Nelder–Mead on the likelihood from the Gumbel fit (shape 0: the GEV likelihood is
+        # flat in the shape for short series), as scipy's `genextreme.fit` does, but on a
+        # vectorized likelihood: the bootstrap refits hundreds of samples.
+        best = optimize.minimize(
+            _gev_negative_log_likelihood, (0.0, loc, scale), args=(maxima,),
+            method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-4},
+        )  # fmt: skip
+        parameters = tuple(best.x)
     return FrequencyFit(law, tuple(float(p) for p in parameters), len(maxima))
+
+
+def _gev_negative_log_likelihood(parameters: np.ndarray, x: np.ndarray) -> float:
+    """−log L of a GEV in scipy's convention (shape c = −ξ, loc, scale); +inf outside the
+    support."""
+    c, loc, scale = parameters
+    if scale <= 0:
+        return np.inf
+    y = (x - loc) / scale
+    if abs(c) < 1e-12:
+        return float(np.sum(y + np.exp(-y)) + x.size * np.log(scale))
+    t = 1.0 - c * y
+    if (t <= 0).any():
+        return np.inf
+    log_t = np.log(t)
+    return float(np.sum(np.exp(log_t / c) - (1.0 / c - 1.0) * log_t) + x.size * np.log(scale))
 
 
 @dataclass(frozen=True)
