@@ -3,7 +3,7 @@
 - ours: `jnft.simulation.screening` — a Priority-Flood in parallel strips (Barnes 2016) gives
   the filled DEM, then D8 receivers with flats routed, then HAND along them (memoized);
 - peers, on the same DEM and the same stream cells: pyflwdir (`fill_depressions`, which also
-  gives D8, then `FlwdirRaster.hand`) and richdem (`FillDepressions`, `FlowProportions` D8;
+  gives D8, then `FlwdirRaster.hand`) and richdem (`fill_depressions`, `flow_proportions` D8;
   richdem has no HAND, so its figure is fill + D8 only — a lower bound of its time).
 
 Run: `python bench/screening.py [--size N] [--repeats R]`; writes
@@ -87,8 +87,8 @@ def with_richdem(z, streams) -> None:
     import richdem
 
     surface = richdem.rdarray(z.copy(), no_data=-9999.0)
-    richdem.FillDepressions(surface, in_place=True)
-    richdem.FlowProportions(surface, method="D8")
+    richdem.fill_depressions(surface, in_place=True)
+    richdem.flow_proportions(surface, method="D8")
 
 
 def main() -> None:
@@ -100,7 +100,7 @@ def main() -> None:
     results = []
     for name, prepare_peer, run_peer in (
         ("pyflwdir 0.5.12 fill_depressions + hand", prepare_pyflwdir, with_pyflwdir),
-        ("richdem 2.2 FillDepressions + FlowProportions(D8), no HAND", prepare_richdem,
+        ("richdem 2.2 fill_depressions + flow_proportions(D8), no HAND", prepare_richdem,
          with_richdem),
     ):  # fmt: skip
         print(f"ours vs {name}")

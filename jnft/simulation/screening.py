@@ -88,8 +88,11 @@ def drainage(
         raise ValueError("no seed cell: nothing to flood from")
     if strips is None:
         strips = min(numba.get_num_threads(), max(1, z.size // MIN_STRIP_CELLS))
-    # Strips of at least two rows, and labels (two shared rows per strip) within their bits.
-    strips = max(1, min(strips, z.shape[0] // 2, _LABEL // (2 * z.shape[1] + 1)))
+    # Strips of at least two rows, of fewer than 2^31 cells (int32 offsets), and labels (two
+    # shared rows per strip) within their bits.
+    strips = max(
+        1, -(-z.size // 2**31), min(strips, z.shape[0] // 2, _LABEL // (2 * z.shape[1] + 1))
+    )
     bounds = np.linspace(0, z.shape[0], strips + 1).astype(int)
     filled, label = _flood_strips(z, seeds, valid, bounds)
     receiver = _steepest(filled, seeds, valid, label)
@@ -199,12 +202,13 @@ def _flood_strip(z, seeds, valid, filled, label, r0, r1, first):
         largest = max(largest, start[b + 1])
         start[b + 1] += start[b]
     end = start[:-1].copy()
-    slots, slot_keys = np.empty(n, dtype=np.int64), np.empty(n)
+    # Queued cells as offsets in the strip (int32: half the memory traffic of flat indices).
+    slots, slot_keys = np.empty(n, dtype=np.int32), np.empty(n)
     # The heap holds cells of the current bucket only: no more than the largest bucket.
     keys, cells = np.empty(largest), np.empty(largest, dtype=np.int64)
     size = pending = 0
     current = 0
-    pit = np.empty(n, dtype=np.int64)  # FIFO of depression cells (their level is the current)
+    pit = np.empty(n, dtype=np.int32)  # FIFO of depression cells (their level is the current)
     head = tail = 0
     for i in range(base, stop):
         r = i // cols
@@ -215,21 +219,21 @@ def _flood_strip(z, seeds, valid, filled, label, r0, r1, first):
             _OUTLET if is_seed[i] else first + (1 if r0 > 0 and r != r0 else 0) * cols + i % cols
         )
         b = _bucket(zf[i], lo, scale, buckets - 1)
-        slots[end[b]], slot_keys[end[b]] = i, zf[i]
+        slots[end[b]], slot_keys[end[b]] = i - base, zf[i]
         end[b] += 1
         pending += 1
     touching = numba.typed.Dict.empty(numba.types.int64, numba.types.float64)
     offsets = np.array([-cols, -cols + 1, 1, cols + 1, cols, cols - 1, -1, -cols - 1])
     while head < tail or size > 0 or pending > 0:
         if head < tail:
-            c = pit[head]
+            c = base + pit[head]
             head += 1
         else:
             if size == 0:
                 while end[current] == start[current]:
                     current += 1
                 for j in range(start[current], end[current]):
-                    size = _push(keys, cells, size, slot_keys[j], slots[j])
+                    size = _push(keys, cells, size, slot_keys[j], base + slots[j])
                 pending -= end[current] - start[current]
                 end[current] = start[current]
             c, size = _pop(keys, cells, size)
@@ -251,14 +255,14 @@ def _flood_strip(z, seeds, valid, filled, label, r0, r1, first):
                 if height <= level:
                     level_of[nb] = level
                     lab[nb] = own | ((m + 4) % 8 + 1) << _DIRECTION_SHIFT
-                    pit[tail] = nb
+                    pit[tail] = nb - base
                     tail += 1
                 else:
                     b = _bucket(height, lo, scale, buckets - 1)
                     if b == current:
                         size = _push(keys, cells, size, height, nb)
                     else:
-                        slots[end[b]], slot_keys[end[b]] = nb, height
+                        slots[end[b]], slot_keys[end[b]] = nb - base, height
                         end[b] += 1
                         pending += 1
             elif other >= 0 and other & _LABEL != own:  # two watersheds touch
@@ -524,9 +528,11 @@ def _hand(receiver, streams, elev, bounds):
     (a path is walked once), and keeps either the answer or the first cell out of the range;
     then each such cell takes the answer found by hopping from range to range."""
     n = receiver.size
-    drain = np.full(n, np.inf)  # +inf: not known (NaN: the path reaches no stream)
-    leaves = np.full(n, -1, dtype=np.int64)  # the first cell out of the range, if it leaves
+    drain = np.empty(n)  # +inf: not known (NaN: the path reaches no stream)
+    leaves = np.empty(n, dtype=np.int64)  # the first cell out of the range, if it leaves
     for t in prange(bounds.size - 1):
+        drain[bounds[t] : bounds[t + 1]] = np.inf
+        leaves[bounds[t] : bounds[t + 1]] = -1
         _walk_range(receiver, streams, elev, drain, leaves, bounds[t], bounds[t + 1])
     result = np.empty(n)
     for t in prange(bounds.size - 1):

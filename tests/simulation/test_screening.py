@@ -21,7 +21,7 @@ def test_the_filled_dem_equals_pyflwdirs_and_richdems():
     ours = drainage(z).filled
     theirs, _ = pyflwdir.fill_depressions(z)
     assert np.allclose(ours, theirs, atol=1e-6)  # pyflwdir queues float32 elevations
-    rd = richdem.FillDepressions(richdem.rdarray(z.copy(), no_data=-9999.0), in_place=False)
+    rd = richdem.fill_depressions(richdem.rdarray(z.copy(), no_data=-9999.0), in_place=False)
     assert np.array_equal(ours, np.asarray(rd))
 
 
