@@ -294,7 +294,8 @@ def _grow(box, edges, rows, cols) -> tuple[int, int, int, int]:
     )
 
 
-# Bits of a float32 first guess of x^(−1/3) (Lomont's magic-number method for the cube root).
+# Bits of a float32 first guess of x^(−1/3): the magic-number method of the fast inverse square
+# root, for the cube root.
 _INV_CBRT_MAGIC = np.int32(0x54A2FA8C)
 _THIRD = np.float32(1.0 / 3.0)
 
