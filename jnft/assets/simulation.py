@@ -163,18 +163,19 @@ def tile_exposure(
         communes["insee_com"].to_pylist(),
         communes["nom"].to_pylist(),
     )
-    mine = np.array(buildings["tile"].to_pylist()) == tile
+    # Residents are shared among all the buildings of a square (squares straddle tiles); only
+    # the tile's buildings are counted.
+    mine = pc.equal(buildings["tile"], tile).to_numpy(zero_copy_only=False)
     exposed = ex.building_exposure(
         scenario, tile, grid, points[mine], dwellings[mine], people[mine], towns
     )
     zai = terr.layer(
         store, "zone_d_activite_ou_d_interet", ["geometry", "categorie", "nature", "tile"]
     )
-    in_tile = np.array(zai["tile"].to_pylist()) == tile
+    zai = zai.filter(pc.equal(zai["tile"], tile))
     equipment = ex.equipment_exposure(
-        scenario, tile, grid, shapely.centroid(terr.geometries(zai))[in_tile],
-        list(np.array(zai["categorie"].to_pylist(), dtype=object)[in_tile]),
-        list(np.array(zai["nature"].to_pylist(), dtype=object)[in_tile]), towns,
+        scenario, tile, grid, shapely.centroid(terr.geometries(zai)),
+        zai["categorie"].to_pylist(), zai["nature"].to_pylist(), towns,
     )  # fmt: skip
     return exposed, equipment, unlocated
 

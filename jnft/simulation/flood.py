@@ -31,8 +31,6 @@ from jnft.simulation.inertial import (
 )
 from jnft.simulation.screening import bathtub_depth, drainage, hand
 
-G = 9.81
-
 
 @dataclass(frozen=True)
 class Grid:

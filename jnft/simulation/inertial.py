@@ -172,9 +172,7 @@ def simulate(
     box = (
         (0, rows, 0, cols)
         if setup.rain is not None
-        else _wet_box(
-            h, [np.asarray(hl.mask, dtype=bool) for hl in setup.held], sources, rows, cols
-        )
+        else _wet_box(h, [cells for cells, _ in held + sources])
     )
     edges = np.zeros(4, dtype=np.bool_)
     row_max = np.zeros(rows)
@@ -264,12 +262,12 @@ def _hold(h, z, cells, level, max_depth, arrival, t, wet_depth):
     return given, deepest
 
 
-def _wet_box(h, masks, sources, rows, cols) -> tuple[int, int, int, int]:
-    """Rows r0:r1 and columns c0:c1 that can hold water at the next step."""
+def _wet_box(h: np.ndarray, forced: list[np.ndarray]) -> tuple[int, int, int, int]:
+    """Rows r0:r1 and columns c0:c1 that can hold water at the next step: around the wet
+    cells and the `forced` ones (flat indices: held levels, inflows)."""
+    rows, cols = h.shape
     wet = h > 0
-    for mask in masks:
-        wet = wet | mask
-    for cells, _ in sources:
+    for cells in forced:
         wet.ravel()[cells] = True
     if not wet.any():
         return 0, 0, 0, 0
@@ -333,46 +331,31 @@ def _inverse_cube_roots(buf, n):
 
 
 @numba.njit(**_KERNEL)
-def _x_faces(zr, hr, q, up, down, n2r, uniform, qn, buf, avg, lo, hi, theta, g_dt, slope, cap,
-             h_min):  # fmt: skip
+def _x_faces(zr, hr, q, up, down, n2r, uniform, qn, buf, lo, hi, theta, g_dt, slope, cap, h_min):
     """x faces lo..hi−1 of a row (1 ≤ lo, hi ≤ cols), face c between cells c − 1 and c: `q`,
     `qn` the row's old and new discharges, `up` and `down` the y faces above and below it;
-    `buf` and `avg` scratch rows. A side-wall face is not a neighbour in θ: the first and last
-    inner faces stand for it."""
+    `buf` a scratch row. A side-wall face is not a neighbour in θ: the first and last inner
+    faces stand for it (computed again, alone, with themselves as that neighbour)."""
     cols = hr.size
-    side = 0.5 * (1.0 - theta)
-    # Shifted views, so the loop indexes with k ≥ 0 only: a negative index makes numba wrap
-    # it around, and LLVM cannot vectorize the resulting indirect access.
-    w, e = slice(lo - 1, hi - 1), slice(lo, hi)
-    zw, ze, hw, he, uw, ue, dw, de = zr[w], zr[e], hr[w], hr[e], up[w], up[e], down[w], down[e]
-    qw, qc, qe, nw, ne, out = q[w], q[e], q[lo + 1 : hi + 1], n2r[w], n2r[e], qn[e]
-    n = hi - lo
-    for k in range(n):
-        avg[k] = theta * qc[k] + side * (qw[k] + qe[k])
-    if lo == 1:
-        avg[0] += side * (qc[0] - qw[0])
-    if hi == cols:
-        avg[n - 1] += side * (qc[n - 1] - qe[n - 1])
-    for k in range(n):
-        buf[k] = np.float32(max(max(zw[k] + hw[k], ze[k] + he[k]) - max(zw[k], ze[k]), h_min))
-    _inverse_cube_roots(buf, n)
-    for k in range(n):
-        eta_i, eta_j = zw[k] + hw[k], ze[k] + he[k]
-        out[k] = _flow(
-            max(eta_i, eta_j) - max(zw[k], ze[k]),
-            np.float64(buf[k]),
-            eta_i,
-            eta_j,
-            hw[k],
-            he[k],
-            avg[k],
-            qc[k],
-            0.25 * (uw[k] + dw[k] + ue[k] + de[k]),
-            g_dt * (nw[0] if uniform else 0.5 * (nw[k] + ne[k])),
-            slope,
-            cap,
-            h_min,
-        )
+    _x_span(zr, hr, q, up, down, n2r, uniform, qn, buf, lo, hi, q[lo - 1 : hi - 1],
+            q[lo + 1 : hi + 1], theta, g_dt, slope, cap, h_min)  # fmt: skip
+    if lo == 1 < hi:
+        _x_span(zr, hr, q, up, down, n2r, uniform, qn, buf, 1, 2, q[1:2],
+                q[2:3] if cols > 2 else q[1:2], theta, g_dt, slope, cap, h_min)  # fmt: skip
+    if hi == cols > max(lo, 2):
+        _x_span(zr, hr, q, up, down, n2r, uniform, qn, buf, cols - 1, cols, q[cols - 2 : cols - 1],
+                q[cols - 1 : cols], theta, g_dt, slope, cap, h_min)  # fmt: skip
+
+
+@numba.njit(inline="always", **_KERNEL)
+def _x_span(zr, hr, q, up, down, n2r, uniform, qn, buf, a, b, before, after, theta, g_dt, slope,
+            cap, h_min):  # fmt: skip
+    """x faces a..b−1 with `before` and `after` their neighbours in θ. Shifted views, so the
+    loops index from zero: a negative index makes numba wrap it around, and LLVM cannot
+    vectorize the resulting indirect access."""
+    w, e = slice(a - 1, b - 1), slice(a, b)
+    _face_row(zr[w], zr[e], hr[w], hr[e], q[e], before, after, up[w], down[w], up[e], down[e],
+              n2r[w], n2r[e], uniform, qn[e], buf, theta, g_dt, slope, cap, h_min)  # fmt: skip
 
 
 @numba.njit(**_KERNEL)
@@ -381,35 +364,37 @@ def _y_faces(zi, zr, hi, hr, q, north, south, left, right, n2i, n2r, uniform, qn
     """y faces lo..hi_c−1 between rows i (north) and r: `q`, `qn` their old and new
     discharges, `north` and `south` their neighbours in θ, `left` and `right` the x faces of
     the two rows; `buf` a scratch row."""
-    side = 0.5 * (1.0 - theta)
     at, after = slice(lo, hi_c), slice(lo + 1, hi_c + 1)
-    zi, zr, hi, hr, q, north, south = zi[at], zr[at], hi[at], hr[at], q[at], north[at], south[at]
-    lw, le, rw, re, n2i, n2r, out = (
-        left[at],
-        left[after],
-        right[at],
-        right[after],
-        n2i[at],
-        n2r[at],
-        qn[at],
-    )
-    n = hi_c - lo
+    _face_row(zi[at], zr[at], hi[at], hr[at], q[at], north[at], south[at], left[at], left[after],
+              right[at], right[after], n2i[at], n2r[at], uniform, qn[at], buf, theta, g_dt, slope,
+              cap, h_min)  # fmt: skip
+
+
+@numba.njit(**_KERNEL)
+def _face_row(zi, zj, hi, hj, q, before, after, orth_a, orth_b, orth_c, orth_d, n2i, n2j,
+              uniform, out, buf, theta, g_dt, slope, cap, h_min):  # fmt: skip
+    """New discharges `out` of a row of faces between cells i and j, every array aligned on
+    the faces and indexed from zero: `q` their discharges, `before` and `after` their
+    neighbours in θ, the four orthogonal discharges around each face, n² of both cells; `buf`
+    a scratch row."""
+    n = out.size
+    side = 0.5 * (1.0 - theta)
     for k in range(n):
-        buf[k] = np.float32(max(max(zi[k] + hi[k], zr[k] + hr[k]) - max(zi[k], zr[k]), h_min))
+        buf[k] = np.float32(max(max(zi[k] + hi[k], zj[k] + hj[k]) - max(zi[k], zj[k]), h_min))
     _inverse_cube_roots(buf, n)
     for k in range(n):
-        eta_i, eta_j = zi[k] + hi[k], zr[k] + hr[k]
+        eta_i, eta_j = zi[k] + hi[k], zj[k] + hj[k]
         out[k] = _flow(
-            max(eta_i, eta_j) - max(zi[k], zr[k]),
+            max(eta_i, eta_j) - max(zi[k], zj[k]),
             np.float64(buf[k]),
             eta_i,
             eta_j,
             hi[k],
-            hr[k],
-            theta * q[k] + side * (north[k] + south[k]),
+            hj[k],
+            theta * q[k] + side * (before[k] + after[k]),
             q[k],
-            0.25 * (lw[k] + le[k] + rw[k] + re[k]),
-            g_dt * (n2i[0] if uniform else 0.5 * (n2i[k] + n2r[k])),
+            0.25 * (orth_a[k] + orth_b[k] + orth_c[k] + orth_d[k]),
+            g_dt * (n2i[0] if uniform else 0.5 * (n2i[k] + n2j[k])),
             slope,
             cap,
             h_min,
@@ -433,9 +418,8 @@ def _fluxes(z, h, n2, uniform, qx, qy, qx_new, qy_new, dt, dx, theta, h_min, fre
     g_dt, slope, cap = G * dt, G * dt / dx, dx / (4.0 * dt)
     for r in prange(r0, r1 + 1):
         buf = np.empty(cols + 1, np.float32)  # flow depths, then h_f^(−1/3) guesses
-        avg = np.empty(cols + 1)  # θ-weighted discharges
         if r < r1:
-            _x_faces(z[r], h[r], qx[r], qy[r], qy[r + 1], n2[r], uniform, qx_new[r], buf, avg,
+            _x_faces(z[r], h[r], qx[r], qy[r], qy[r + 1], n2[r], uniform, qx_new[r], buf,
                      max(c0, 1), min(c1 + 1, cols), theta, g_dt, slope, cap, h_min)  # fmt: skip
             if c0 == 0:
                 q = _normal_depth_flow(h[r, 0], n2[r, 0], slopes[2], h_min, dt, dx)

@@ -93,11 +93,16 @@ def drainage(
     strips = max(
         1, -(-z.size // 2**31), min(strips, z.shape[0] // 2, _LABEL // (2 * z.shape[1] + 1))
     )
-    bounds = np.linspace(0, z.shape[0], strips + 1).astype(int)
+    bounds = _row_bounds(z.shape[0], strips)
     filled, label = _flood_strips(z, seeds, valid, bounds)
     receiver = _steepest(filled, seeds, valid, label)
     _route_flats(filled, receiver, seeds.ravel())
     return Drainage(filled, receiver)
+
+
+def _row_bounds(rows: int, parts: int) -> np.ndarray:
+    """First rows of `parts` strips of nearly equal height, and the end."""
+    return np.linspace(0, rows, max(parts, 1) + 1).astype(np.int64)
 
 
 def _flood_strips(z, seeds, valid, bounds) -> tuple[np.ndarray, np.ndarray]:
@@ -162,9 +167,22 @@ def hand(d: Drainage, streams: np.ndarray, elevation: np.ndarray | None = None) 
     filled DEM, as HAND is defined on a hydrologically conditioned surface."""
     elev = d.filled if elevation is None else np.asarray(elevation, dtype=np.float64)
     rows, cols = d.shape
-    strips = np.linspace(0, rows, max(1, min(numba.get_num_threads(), rows)) + 1).astype(np.int64)
-    out = _hand(d.receiver, np.asarray(streams, bool).ravel(), elev.ravel(), strips * cols)
+    bounds = _row_bounds(rows, min(numba.get_num_threads(), rows)) * cols
+    out = _hand(d.receiver, np.asarray(streams, bool).ravel(), elev.ravel(), bounds)
     return out.reshape(d.shape)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _neighbour(r, k, m, r0, r1, cols):
+    """Flat index of the neighbour of cell (r, k) in direction m; −1 outside rows r0:r1."""
+    rr, kk = r + _DR[m], k + _DC[m]
+    return rr * cols + kk if r0 <= rr < r1 and 0 <= kk < cols else -1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _offsets(cols):
+    """Flat index offsets of the 8 directions: the neighbours of a cell off the edges."""
+    return np.array([-cols, -cols + 1, 1, cols + 1, cols, cols - 1, -1, -cols - 1])
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -223,7 +241,7 @@ def _flood_strip(z, seeds, valid, filled, label, r0, r1, first):
         end[b] += 1
         pending += 1
     touching = numba.typed.Dict.empty(numba.types.int64, numba.types.float64)
-    offsets = np.array([-cols, -cols + 1, 1, cols + 1, cols, cols - 1, -1, -cols - 1])
+    offsets = _offsets(cols)
     while head < tail or size > 0 or pending > 0:
         if head < tail:
             c = base + pit[head]
@@ -241,13 +259,9 @@ def _flood_strip(z, seeds, valid, filled, label, r0, r1, first):
         r, k = c // cols, c % cols
         inner = r0 < r < r1 - 1 and 0 < k < cols - 1
         for m in range(8):
-            if inner:
-                nb = c + offsets[m]
-            else:
-                rr, kk = r + _DR[m], k + _DC[m]
-                if rr < r0 or rr >= r1 or kk < 0 or kk >= cols:
-                    continue
-                nb = rr * cols + kk
+            nb = c + offsets[m] if inner else _neighbour(r, k, m, r0, r1, cols)
+            if nb < 0:
+                continue
             other = lab[nb]
             if other == -1:  # not reached yet: the flood enters it from c
                 lab[nb] = own
@@ -384,10 +398,10 @@ def _steepest(filled, seeds, valid, label):
                 continue
             drop_best = 0.0
             for m in range(8):
-                rr, kk = r + _DR[m], k + _DC[m]
-                if rr < 0 or rr >= rows or kk < 0 or kk >= cols or not valid[rr, kk]:
+                e = _neighbour(r, k, m, 0, rows, cols)
+                if e < 0 or not valid.flat[e]:
                     continue
-                drop = (filled[r, k] - filled[rr, kk]) / _DIST[m]
+                drop = (filled[r, k] - filled.flat[e]) / _DIST[m]
                 if drop > drop_best:
                     drop_best, best[k] = drop, m
         for k in range(cols):
@@ -443,11 +457,10 @@ def _flat_exits(filled, receiver, seeds, flat):
             if not flat[r, k]:
                 continue
             for m in range(8):
-                rr, kk = r + _DR[m], k + _DC[m]
-                if rr < 0 or rr >= rows or kk < 0 or kk >= cols or flat[rr, kk]:
+                e = _neighbour(r, k, m, 0, rows, cols)
+                if e < 0 or flat.flat[e]:
                     continue
-                e = rr * cols + kk
-                if filled[rr, kk] == filled[r, k] and (receiver[e] >= 0 or seeds[e]):
+                if filled.flat[e] == filled[r, k] and (receiver[e] >= 0 or seeds[e]):
                     receiver[r * cols + k] = e
                     exits[r * cols + k] = True
                     break
@@ -462,7 +475,7 @@ def _spread_on_flats(filled2, receiver, queue_start):
     queue = np.empty(filled.size, dtype=np.int64)
     tail = queue_start.size
     queue[:tail] = queue_start
-    offsets = np.array([-cols, -cols + 1, 1, cols + 1, cols, cols - 1, -1, -cols - 1])
+    offsets = _offsets(cols)
     head = 0
     while head < tail:
         c = queue[head]
@@ -470,14 +483,8 @@ def _spread_on_flats(filled2, receiver, queue_start):
         r, k = c // cols, c % cols
         inner = 0 < r < rows - 1 and 0 < k < cols - 1
         for m in range(8):
-            if inner:
-                e = c + offsets[m]
-            else:
-                rr, kk = r + _DR[m], k + _DC[m]
-                if rr < 0 or rr >= rows or kk < 0 or kk >= cols:
-                    continue
-                e = rr * cols + kk
-            if receiver[e] == _FLAT and filled[e] == filled[c]:
+            e = c + offsets[m] if inner else _neighbour(r, k, m, 0, rows, cols)
+            if e >= 0 and receiver[e] == _FLAT and filled[e] == filled[c]:
                 receiver[e] = c
                 queue[tail] = e
                 tail += 1
