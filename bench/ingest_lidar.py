@@ -83,9 +83,9 @@ def tile_laz(
 
 
 def _products(window_size: int):
-    from jnft.lakehouse.pipelines import parse_pipeline
-    from jnft.paths import CONCEPTS_DIR
+    from jnft.formats.pdal import parse_pipeline
     from jnft.quality.fiche import load_fiche
+    from jnft.settings import CONCEPTS_DIR
 
     fiche = load_fiche(CONCEPTS_DIR / "nuage_lidar.yaml")
     products = {}
@@ -97,7 +97,7 @@ def _products(window_size: int):
 
 
 def _grid(bounds):
-    from jnft.lakehouse.pointcloud import GridWindow
+    from jnft.formats.pointcloud import GridWindow
 
     x0, y0, x1, y1 = bounds
     half = RESOLUTION / 2
@@ -105,8 +105,7 @@ def _grid(bounds):
 
 
 def prepare_ours(path: Path, bounds, window_size: int) -> tuple:
-    from jnft.lakehouse.pipelines import rasterize_tile  # noqa: F401  (numba compiled here)
-    from jnft.lakehouse.pointcloud import read_info
+    from jnft.formats.pointcloud import read_info
 
     info = read_info(path)
     products = _products(window_size)
@@ -116,7 +115,7 @@ def prepare_ours(path: Path, bounds, window_size: int) -> tuple:
 
 def _warm_up(products) -> None:
     """Compile the Numba kernels before timing (cached on disk after the first run)."""
-    from jnft.lakehouse.pointcloud import Accumulator, GridWindow
+    from jnft.formats.pointcloud import Accumulator, GridWindow
 
     for operation in ("mean", "max"):
         acc = Accumulator(GridWindow(0, 1, 1.0, 1, 1), operation)
@@ -124,7 +123,7 @@ def _warm_up(products) -> None:
 
 
 def ours(files, products, grid) -> None:
-    from jnft.lakehouse.pipelines import rasterize_tile
+    from jnft.formats.pdal import rasterize_tile
 
     result = rasterize_tile(files, products, grid, CHUNK)
     assert not result.failures, result.failures

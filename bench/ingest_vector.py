@@ -77,10 +77,9 @@ def write_gpkg(table: pa.Table, path: Path) -> None:
 
 
 def prepare_ours_ingest(gpkg: Path, lake: Path) -> tuple:
-    from jnft.lakehouse.bronze import BronzeEntry
-    from jnft.lakehouse.ingest import VectorSource
+    from jnft.ingest.bronze import BronzeEntry
+    from jnft.ingest.vector import LayerSpec, VectorSource
     from jnft.lakehouse.store import Lakehouse
-    from jnft.lakehouse.vector import LayerSpec
 
     # As a fiche declares it: geometry type (C1) and extent (C6) are checked on every row.
     spec = LayerSpec(
@@ -99,7 +98,7 @@ def prepare_ours_ingest(gpkg: Path, lake: Path) -> tuple:
 
 
 def ours_ingest(store, source, entry) -> None:
-    from jnft.lakehouse.ingest import ingest_vector
+    from jnft.ingest.vector import ingest_vector
 
     ingest_vector(store, "batiment", source, [entry], tiles=None, run_id="bench")
 
@@ -128,7 +127,7 @@ def prepare_ours_merge(lake: Path, vintage_rows: Path) -> tuple:
 
 
 def ours_merge(versions_uri: str, closures_uri: str, incoming: pa.Table) -> None:
-    from jnft.lakehouse.history import merge_vintage
+    from jnft.ingest.scd2 import merge_vintage
 
     merge_vintage(versions_uri, closures_uri, incoming, V2, run_id="bench")
 
@@ -181,7 +180,7 @@ def baseline_merge(table_uri: str, incoming) -> None:
 
 def second_vintage(lake: Path, out: Path, share: float, seed: int = 1) -> int:
     """The current rows with `share` of them changed (height or footprint), as prepared rows."""
-    from jnft.lakehouse.hashing import row_hash
+    from jnft.ingest.hashing import row_hash
     from jnft.lakehouse.history import current
     from jnft.lakehouse.store import Lakehouse
 

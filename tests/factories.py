@@ -3,7 +3,14 @@
 import pyarrow as pa
 import shapely
 
-from jnft.lakehouse.hashing import row_hash
+from jnft.ingest.hashing import row_hash
+from jnft.settings import load_settings
+
+SETTINGS = load_settings()  # the checkout's sample project
+PROJECT_DIR = SETTINGS.project
+CONCEPTS_DIR = SETTINGS.concepts
+SCENARIOS_DIR = SETTINGS.scenarios
+SQL_DIR = SETTINGS.sql
 
 
 def layer(features: dict[str, tuple[float, str]], tile: str = "0380_6550") -> pa.Table:

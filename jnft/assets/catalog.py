@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from jnft.assets.factory import DERIVED_GROUP, published_layer_deps
-from jnft.quality.catalog import build_catalog, validate_catalog
+from jnft.publish.catalog import build_catalog, validate_catalog
 from jnft.quality.fiche import Fiche
 
 

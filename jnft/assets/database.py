@@ -9,8 +9,8 @@ from jnft.assets.simulation import FLOOD_KEY
 from jnft.lakehouse.database import build_database, connect, render_sql
 from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.store import Lakehouse
-from jnft.paths import SQL_DIR
 from jnft.quality.fiche import Fiche
+from jnft.settings import load_settings
 
 # The versions' columns in the history views: the WKB geometry read as GEOMETRY.
 GEOMETRY_COLUMNS = "v.* REPLACE (ST_GeomFromWKB(v.geometry) AS geometry)"
@@ -61,7 +61,7 @@ def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
     def lakehouse_duckdb(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         store = context.resources.lakehouse.store()
         subs = view_substitutions(store, fiches)
-        scripts = render_sql(SQL_DIR, subs, {"root": str(store.root)})
+        scripts = render_sql(load_settings().sql, subs, {"root": str(store.root)})
         path = build_database(store.duckdb_path, scripts)
         with connect(path) as con:
             views = con.execute(

@@ -12,25 +12,20 @@ import dagster as dg
 from jnft.assets.checks import criteria_check_results, criteria_check_specs
 from jnft.assets.metadata import ingest_metadata, layer_metadata
 from jnft.assets.series import build_series_asset
-from jnft.lakehouse import preview
-from jnft.lakehouse.bronze import land_files, read_manifest
-from jnft.lakehouse.geoparquet import write_geoparquet
+from jnft.formats import preview
+from jnft.formats.geoparquet import write_geoparquet
+from jnft.ingest.bronze import land_files, read_manifest
+from jnft.ingest.pointcloud import PointCloudSource, ingest_pointcloud
+from jnft.ingest.raster import RasterSource, ingest_raster
+from jnft.ingest.table import TableSource, ingest_table
+from jnft.ingest.vector import LayerSpec, VectorSource, ingest_vector
+from jnft.ingest.vintages import IngestReport
 from jnft.lakehouse.history import current
-from jnft.lakehouse.ingest import (
-    IngestReport,
-    RasterSource,
-    TableSource,
-    VectorSource,
-    ingest_raster,
-    ingest_table,
-    ingest_vector,
-)
-from jnft.lakehouse.ingest_pointcloud import PointCloudSource, ingest_pointcloud
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.summary import LayerSummary, summarize
-from jnft.lakehouse.vector import TARGET_CRS, LayerSpec
 from jnft.quality.fiche import Fiche
 from jnft.quality.observe import observe
+from jnft.tiles import TARGET_CRS
 
 LOG = logging.getLogger(__name__)
 SOURCES_GROUP = "sources"

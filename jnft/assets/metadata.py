@@ -7,7 +7,7 @@ import base64
 import dagster as dg
 import pyarrow as pa
 
-from jnft.lakehouse.ingest import IngestReport
+from jnft.ingest.vintages import IngestReport
 from jnft.lakehouse.summary import LayerSummary
 
 

@@ -10,20 +10,15 @@ import polars as pl
 
 from jnft.assets.checks import criteria_check_results, criteria_check_specs
 from jnft.assets.metadata import png_markdown
-from jnft.lakehouse import preview
-from jnft.lakehouse.bronze import BronzeEntry, read_manifest
-from jnft.lakehouse.ingest_series import SeriesReport, StageToDischarge, ingest_series
+from jnft.formats import preview
+from jnft.formats.series import Station, read_delimited, read_hubeau, to_si
+from jnft.ingest.bronze import BronzeEntry, read_manifest
+from jnft.ingest.rating import RatingCurve, fit_rating_curve
+from jnft.ingest.series import SeriesReport, StageToDischarge, ingest_series
+from jnft.lakehouse.observations import current_observations
 from jnft.lakehouse.store import Lakehouse
-from jnft.lakehouse.timeseries import (
-    Station,
-    current_observations,
-    read_delimited,
-    read_hubeau,
-    to_si,
-)
 from jnft.quality.fiche import Fiche, RatingSpec
 from jnft.quality.observe import observe
-from jnft.simulation.rating import RatingCurve, fit_rating_curve
 
 
 def _entries(store: Lakehouse, fiche: Fiche, pattern: str) -> list[BronzeEntry]:

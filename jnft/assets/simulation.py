@@ -4,7 +4,6 @@ tile's maps (COGs) and exposure (Delta), with a depth preview and the exposure t
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -16,18 +15,18 @@ import shapely
 
 from jnft.assets.factory import silver_key
 from jnft.assets.metadata import png_markdown
-from jnft.lakehouse import preview, raster
-from jnft.lakehouse import territory as terr
-from jnft.lakehouse.floodmaps import replace_rows, write_maps
+from jnft.formats import preview, raster
+from jnft.lakehouse import read as terr
 from jnft.lakehouse.store import Lakehouse
-from jnft.lakehouse.vector import TARGET_CRS
-from jnft.paths import SCENARIOS_DIR
+from jnft.publish.floodmaps import replace_rows, write_maps
 from jnft.quality.checks import BLOCKING, is_blocking
 from jnft.quality.fiche import Fiche
+from jnft.settings import load_settings
 from jnft.simulation import exposure as ex
 from jnft.simulation.flood import Grid, coarsen, domain_for, run_domain
 from jnft.simulation.plan import Plan, plan_scenario
 from jnft.simulation.scenario import Scenario, load_scenario
+from jnft.tiles import TARGET_CRS
 
 SIMULATION_GROUP = "simulation"
 FLOOD_KEY = dg.AssetKey(["simulation", "flood"])
@@ -250,7 +249,7 @@ def build_flood_asset(
         if blocked:
             raise dg.Failure(f"upstream blocking checks failed: {blocked}; fix the data first")
         store = context.resources.lakehouse.store()
-        scenario = load_scenario(Path(SCENARIOS_DIR) / f"{scenario_id}.yaml")
+        scenario = load_scenario(load_settings().scenarios / f"{scenario_id}.yaml")
         land = territory(store, scenario)
         plan = plan_scenario(
             scenario, land.grid, land.dem, land.channel, series_of(store, scenario)

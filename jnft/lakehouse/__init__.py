@@ -1,1 +1,2 @@
-"""Storage engine of the twin: Delta + GeoParquet + COG, history, tiles, DuckDB. No Dagster here."""
+"""Storage only: where things live (local folder), Delta tables, the history and series tables
+read back, the DuckDB database. No format parsing, no Dagster here."""

@@ -8,8 +8,6 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_ROOT = "./.jnft/lakehouse"
-
 
 @dataclass(frozen=True)
 class LandedFile:
@@ -52,10 +50,6 @@ class Lakehouse:
     """The layout of one lakehouse root (a local folder)."""
 
     root: Path
-
-    @classmethod
-    def from_env(cls) -> Lakehouse:
-        return cls.at(os.environ.get("JNFT_LAKEHOUSE", DEFAULT_ROOT))
 
     @classmethod
     def at(cls, root: str | os.PathLike[str]) -> Lakehouse:

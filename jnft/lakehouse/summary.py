@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.history import current
 from jnft.lakehouse.store import Lakehouse
-from jnft.lakehouse.vector import TARGET_CRS
+from jnft.tiles import TARGET_CRS
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from jnft.settings import load_settings
+
 
 def _sample(args: argparse.Namespace) -> int:
     from jnft.sampledata.generate import generate
@@ -30,7 +32,11 @@ def _sql(args: argparse.Namespace) -> int:
     from jnft.lakehouse.database import connect
     from jnft.lakehouse.store import Lakehouse
 
-    path = Path(args.database) if args.database else Lakehouse.from_env().duckdb_path
+    path = (
+        Path(args.database)
+        if args.database
+        else Lakehouse.at(load_settings().lakehouse).duckdb_path
+    )
     with connect(path, read_only=True) as con:
         relation = con.sql(args.query)
         if relation is None:
@@ -46,15 +52,14 @@ def _sql(args: argparse.Namespace) -> int:
 
 def _concepts_list(args: argparse.Namespace) -> int:
     from jnft.lakehouse.store import Lakehouse
-    from jnft.paths import CONCEPTS_DIR
     from jnft.quality.characterize import has_data
     from jnft.quality.checks import evaluate
     from jnft.quality.fiche import load_fiches
     from jnft.quality.observe import observe
 
-    store = Lakehouse.from_env()
+    store = Lakehouse.at(load_settings().lakehouse)
     print(f"{'concept':30s} {'role':18s} {'kind':11s} {'public':7s} C1..C10")
-    for fiche in load_fiches(CONCEPTS_DIR):
+    for fiche in load_fiches(load_settings().concepts):
         if has_data(store, fiche):
             outcomes = evaluate(fiche, observe(store, fiche, None))
             marks = "".join("✓" if o.passed else "✗" for o in outcomes.values())
@@ -66,17 +71,16 @@ def _concepts_list(args: argparse.Namespace) -> int:
 
 def _concepts_characterize(args: argparse.Namespace) -> int:
     from jnft.lakehouse.store import Lakehouse
-    from jnft.paths import CONCEPTS_DIR
     from jnft.quality import characterize as ch
     from jnft.quality.checks import evaluate
     from jnft.quality.fiche import load_fiche
     from jnft.quality.observe import observe
 
-    path = CONCEPTS_DIR / f"{args.concept}.yaml"
+    path = load_settings().concepts / f"{args.concept}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no fiche concepts/{args.concept}.yaml")
     fiche = load_fiche(path)
-    store = Lakehouse.from_env()
+    store = Lakehouse.at(load_settings().lakehouse)
     if not ch.has_data(store, fiche):
         raise FileNotFoundError(f"{fiche.id} is not materialized in {store.root} (make demo)")
     rows = ch.current_rows(store, fiche)
@@ -95,10 +99,9 @@ def _concepts_characterize(args: argparse.Namespace) -> int:
 def _concepts_pipeline(args: argparse.Namespace) -> int:
     import json
 
-    from jnft.paths import CONCEPTS_DIR
     from jnft.quality.fiche import load_fiche
 
-    fiche = load_fiche(CONCEPTS_DIR / f"{args.concept}.yaml")
+    fiche = load_fiche(load_settings().concepts / f"{args.concept}.yaml")
     if fiche.pointcloud is None:
         raise ValueError(f"{fiche.id} is not a point-cloud concept: it has no pipelines")
     pipelines = fiche.pointcloud.pipelines()
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     sample = commands.add_parser("sample", help="generate the sample territory's sources")
-    sample.add_argument("--out", default=os.environ.get("JNFT_SOURCES", "./.jnft/sources"))
+    sample.add_argument("--out", default=str(load_settings().sources))
     sample.add_argument("--small", action="store_true", help="4 km × 2 km, for tests")
     sample.set_defaults(func=_sample)
 

@@ -16,10 +16,10 @@ from jnft.orchestration.sensors import (
     scenarios_sensor,
     territory_tiles_sensor,
 )
-from jnft.paths import CONCEPTS_DIR
 from jnft.quality.fiche import load_fiches
+from jnft.settings import load_settings
 
-fiches = load_fiches(CONCEPTS_DIR)
+fiches = load_fiches(load_settings().concepts)
 gauge_schedule = build_gauge_schedule(fiches)
 
 defs = dg.Definitions(
@@ -31,5 +31,5 @@ defs = dg.Definitions(
     ],
     schedules=[gauge_schedule] if gauge_schedule else [],
     sensors=[territory_tiles_sensor, scenarios_sensor, build_inbox_sensor(fiches)],
-    resources={"lakehouse": LakehouseResource.from_env()},
+    resources={"lakehouse": LakehouseResource.from_settings()},
 )

@@ -12,16 +12,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from jnft.paths import PROJECT_DIR
+from jnft.settings import load_settings
 
 log = logging.getLogger("jnft.demo")
-DAGSTER_HOME = "./.jnft/dagster_home"
 # Step events at INFO, not the DEBUG stream of every event: the UI has them all.
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def ensure_dagster_home() -> Path:
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(DAGSTER_HOME).resolve())))
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(load_settings().dagster_home)))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -88,11 +87,11 @@ def run_demo(serve: bool) -> None:
         territory_tiles,
     )
     from jnft.orchestration.resources import LakehouseResource
-    from jnft.paths import SCENARIOS_DIR
     from jnft.sampledata.generate import generate
 
     ensure_dagster_home()
-    resource = LakehouseResource.from_env()
+    settings = load_settings()
+    resource = LakehouseResource.from_settings(settings)
     if not (resource.sources_dir / "territory.yaml").exists():
         log.info("generating the sample territory into %s", resource.sources_dir)
         generate(resource.sources_dir)
@@ -101,7 +100,7 @@ def run_demo(serve: bool) -> None:
     instance = dg.DagsterInstance.get()
     tiles = territory_tiles(resource.sources_dir)
     register_tiles(instance, tiles)
-    scenarios = declared_scenarios(SCENARIOS_DIR)
+    scenarios = declared_scenarios(settings.scenarios)
     register(instance, scenarios, scenarios_partitions)
     materialize_all(instance, defs, tiles, {"lakehouse": resource}, scenarios)
     store = Lakehouse.at(resource.root)
@@ -117,7 +116,7 @@ def run_demo(serve: bool) -> None:
                 "dagster",
                 "dev",
                 "-w",
-                str(PROJECT_DIR / "workspace.yaml"),
+                str(settings.workspace),
                 "-h",
                 "127.0.0.1",
                 "-p",

@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jnft.lakehouse.footprint import file_footprint
+from jnft.formats.footprint import file_footprint
 from jnft.lakehouse.store import sha256_of
-from jnft.lakehouse.tiles import tiles_covering
 from jnft.quality.fiche import Fiche
+from jnft.tiles import tiles_covering
 
 SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from jnft.lakehouse.tiles import tile_bounds
+from jnft.tiles import tile_bounds
 
 tiles_partitions = dg.DynamicPartitionsDefinition(name="tiles")
 scenarios_partitions = dg.DynamicPartitionsDefinition(name="scenarios")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 
-from jnft.lakehouse.store import DEFAULT_ROOT, Lakehouse
-
-DEFAULT_SOURCES = "./.jnft/sources"
-DEFAULT_INBOX = "./.jnft/inbox"
+from jnft.lakehouse.store import Lakehouse
+from jnft.settings import DEFAULTS, Settings, load_settings
 
 
 class LakehouseResource(dg.ConfigurableResource):
@@ -19,14 +16,13 @@ class LakehouseResource(dg.ConfigurableResource):
 
     root: str
     sources: str
-    inbox: str = DEFAULT_INBOX
+    inbox: str = DEFAULTS["inbox"]
 
     @classmethod
-    def from_env(cls) -> LakehouseResource:
+    def from_settings(cls, settings: Settings | None = None) -> LakehouseResource:
+        settings = settings or load_settings()
         return cls(
-            root=str(Path(os.environ.get("JNFT_LAKEHOUSE", DEFAULT_ROOT)).resolve()),
-            sources=str(Path(os.environ.get("JNFT_SOURCES", DEFAULT_SOURCES)).resolve()),
-            inbox=str(Path(os.environ.get("JNFT_INBOX", DEFAULT_INBOX)).resolve()),
+            root=str(settings.lakehouse), sources=str(settings.sources), inbox=str(settings.inbox)
         )
 
     @property

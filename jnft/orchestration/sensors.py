@@ -14,8 +14,8 @@ from jnft.orchestration.partitions import (
     tiles_partitions,
 )
 from jnft.orchestration.resources import LakehouseResource
-from jnft.paths import SCENARIOS_DIR
 from jnft.quality.fiche import Fiche
+from jnft.settings import load_settings
 
 INBOX_SETTLE_SECONDS = 5.0  # a file younger than this may still be being copied
 
@@ -42,7 +42,7 @@ def territory_tiles_sensor(
     description="Adds the scenarios of `scenarios/*.yaml` to the `scenarios` partitions.",
 )
 def scenarios_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    declared = declared_scenarios(SCENARIOS_DIR)
+    declared = declared_scenarios(load_settings().scenarios)
     known = set(context.instance.get_dynamic_partitions(scenarios_partitions.name))
     new = [s for s in declared if s not in known]
     if not new:

@@ -12,12 +12,12 @@ import yaml
 
 from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.history import current
+from jnft.lakehouse.observations import current_observations
 from jnft.lakehouse.store import Lakehouse
-from jnft.lakehouse.timeseries import current_observations
-from jnft.lakehouse.vector import TARGET_CRS
 from jnft.quality.checks import Outcome
 from jnft.quality.fiche import Fiche
 from jnft.quality.observe import Observation
+from jnft.tiles import TARGET_CRS
 
 SYSTEM_COLUMNS = {
     "feature_id",

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from jnft.lakehouse.geometry import crs_of
+from jnft.formats.geometry import crs_of
 
 LICENCES = {
     "etalab-2.0": "Licence Ouverte / Open Licence 2.0 (Etalab)",

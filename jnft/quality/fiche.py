@@ -14,9 +14,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from jnft.lakehouse.geometry import crs_of
-from jnft.lakehouse.pipelines import PipelineError, RasterPipeline, parse_pipeline
-from jnft.lakehouse.timeseries import DelimitedFormat
+from jnft.formats.geometry import crs_of
+from jnft.formats.pdal import PipelineError, RasterPipeline, parse_pipeline
+from jnft.formats.series import DelimitedFormat
 from jnft.quality.criteria import Criteria
 
 RASTER_FORMATS = ("AAIGrid", "GTiff")

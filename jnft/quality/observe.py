@@ -15,12 +15,12 @@ import pyarrow.parquet as pq
 import rasterio
 import shapely
 
-from jnft.lakehouse.bronze import read_manifest
+from jnft.formats.geometry import geometry_types
+from jnft.ingest.bronze import read_manifest
 from jnft.lakehouse.delta import open_table
-from jnft.lakehouse.geometry import geometry_types
 from jnft.lakehouse.history import current
+from jnft.lakehouse.observations import current_observations
 from jnft.lakehouse.store import Lakehouse
-from jnft.lakehouse.timeseries import current_observations
 from jnft.quality.expectations import ExpectationOutcome, run_suite
 from jnft.quality.fiche import Fiche
 

@@ -16,11 +16,11 @@ import shapely
 import yaml
 from rasterio.transform import from_origin
 
-from jnft.lakehouse.raster import write_ascii_grid
-from jnft.lakehouse.tiles import tiles_covering
+from jnft.formats.raster import write_ascii_grid
 from jnft.sampledata import features, sensors
 from jnft.sampledata.terrain import cell_centres, elevation, sample_elevation
 from jnft.sampledata.territory import Territory
+from jnft.tiles import tiles_covering
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@ import dagster as dg
 
 from jnft.assets.checks import criteria_check_results, criteria_check_specs
 from jnft.orchestration.partitions import tiles_partitions
-from jnft.paths import CONCEPTS_DIR
 from jnft.quality.fiche import load_fiche
 from jnft.quality.observe import Observation
+from tests.factories import CONCEPTS_DIR
 
 KEY = dg.AssetKey(["silver", "batiment"])
 

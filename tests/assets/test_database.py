@@ -1,7 +1,7 @@
 from jnft.assets.database import view_substitutions
 from jnft.lakehouse.database import build_database, connect, render_sql
-from jnft.paths import CONCEPTS_DIR, SQL_DIR
 from jnft.quality.fiche import load_fiche
+from tests.factories import CONCEPTS_DIR, SQL_DIR
 from tests.quality.test_observe import lake
 
 BATIMENT = load_fiche(CONCEPTS_DIR / "batiment.yaml")

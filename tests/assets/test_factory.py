@@ -2,8 +2,8 @@ import dagster as dg
 
 from jnft.assets.factory import build_concept_assets, gold_key, silver_key
 from jnft.orchestration.partitions import tiles_partitions
-from jnft.paths import CONCEPTS_DIR
 from jnft.quality.fiche import load_fiche, load_fiches
+from tests.factories import CONCEPTS_DIR
 
 
 def keys(assets):

@@ -2,9 +2,9 @@ import dagster as dg
 import pyarrow as pa
 
 from jnft.assets.simulation import TileRun, blocked_by, exposure_markdown, volume_check
-from jnft.paths import CONCEPTS_DIR
 from jnft.quality.fiche import load_fiche
 from jnft.simulation.exposure import EQUIPMENT_SCHEMA, EXPOSURE_SCHEMA
+from tests.factories import CONCEPTS_DIR
 
 
 def test_a_failed_blocking_check_upstream_gates_the_floods():

@@ -2,12 +2,11 @@ import datetime as dt
 
 import pytest
 
+from jnft.ingest.quarantine import QUARANTINE_SCHEMA
+from jnft.ingest.scd2 import merge_vintage
 from jnft.lakehouse import database
 from jnft.lakehouse.delta import ensure_table
-from jnft.lakehouse.history import merge_vintage
-from jnft.lakehouse.quarantine import QUARANTINE_SCHEMA
-from jnft.paths import SQL_DIR
-from tests.factories import layer
+from tests.factories import SQL_DIR, layer
 
 
 def test_extensions_load_offline_and_spatial_works():

@@ -25,8 +25,8 @@ def test_sample_writes_a_territory(tmp_path, capsys):
 
 
 def test_concepts_list_and_characterize(small_sources, tmp_path, monkeypatch, capsys):
-    from jnft.paths import CONCEPTS_DIR
     from jnft.quality.fiche import load_fiche
+    from tests.factories import CONCEPTS_DIR
     from tests.quality.test_observe import lake
 
     store = lake(small_sources, tmp_path, load_fiche(CONCEPTS_DIR / "batiment.yaml"))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from jnft.orchestration.definitions import defs
-from jnft.paths import PROJECT_DIR
+from tests.factories import PROJECT_DIR
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 

@@ -17,8 +17,8 @@ from jnft.orchestration.partitions import (
     territory_tiles,
 )
 from jnft.orchestration.resources import LakehouseResource
-from jnft.paths import CONCEPTS_DIR, PROJECT_DIR
 from jnft.quality.fiche import load_fiches
+from tests.factories import CONCEPTS_DIR, PROJECT_DIR
 
 FICHES = load_fiches(CONCEPTS_DIR)
 SCENARIOS = ["crue_q100", "crue_q1000", "submersion_tempete_slr60"]

@@ -5,12 +5,12 @@ import pytest
 from deltalake import DeltaTable
 
 from jnft.assets.factory import _ingest
-from jnft.lakehouse.bronze import land_files
+from jnft.ingest.bronze import land_files
 from jnft.lakehouse.store import Lakehouse
-from jnft.paths import CONCEPTS_DIR
 from jnft.quality.checks import evaluate
 from jnft.quality.fiche import load_fiche
 from jnft.quality.observe import observe
+from tests.factories import CONCEPTS_DIR
 from tests.fixtures.broken_layers import BROKEN, write_broken
 
 BATIMENT = load_fiche(CONCEPTS_DIR / "batiment.yaml")

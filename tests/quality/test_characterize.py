@@ -1,11 +1,11 @@
 import pytest
 
 from jnft.lakehouse.history import current
-from jnft.paths import CONCEPTS_DIR
 from jnft.quality.characterize import characterize, draft_yaml, markdown
 from jnft.quality.checks import evaluate
 from jnft.quality.fiche import load_fiche
 from jnft.quality.observe import observe
+from tests.factories import CONCEPTS_DIR
 from tests.quality.test_observe import lake
 
 

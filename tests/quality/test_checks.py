@@ -3,11 +3,11 @@ import datetime as dt
 
 import pytest
 
-from jnft.paths import CONCEPTS_DIR
 from jnft.quality.checks import duration_days, evaluate, is_blocking
 from jnft.quality.expectations import ExpectationOutcome
 from jnft.quality.fiche import load_fiche
 from jnft.quality.observe import Observation
+from tests.factories import CONCEPTS_DIR
 
 TODAY = dt.date(2025, 6, 1)
 BATIMENT = load_fiche(CONCEPTS_DIR / "batiment.yaml")

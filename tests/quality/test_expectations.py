@@ -1,8 +1,8 @@
 import pandas as pd
 
-from jnft.paths import CONCEPTS_DIR
 from jnft.quality.expectations import quality_expectations, run_suite
 from jnft.quality.fiche import load_fiche
+from tests.factories import CONCEPTS_DIR
 
 BATIMENT = load_fiche(CONCEPTS_DIR / "batiment.yaml")
 

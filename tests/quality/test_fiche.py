@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jnft.paths import CONCEPTS_DIR
 from jnft.quality.fiche import FicheError, load_fiche, load_fiches
+from tests.factories import CONCEPTS_DIR
 
 
 def write(tmp_path: Path, name: str, **changes) -> Path:

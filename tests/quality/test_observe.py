@@ -3,11 +3,11 @@ import shapely
 from deltalake import DeltaTable, write_deltalake
 
 from jnft.assets.factory import _ingest
-from jnft.lakehouse.bronze import land_files
+from jnft.ingest.bronze import land_files
 from jnft.lakehouse.store import Lakehouse
-from jnft.paths import CONCEPTS_DIR
 from jnft.quality.fiche import load_fiche
 from jnft.quality.observe import observe
+from tests.factories import CONCEPTS_DIR
 
 BATIMENT = load_fiche(CONCEPTS_DIR / "batiment.yaml")
 MNT = load_fiche(CONCEPTS_DIR / "mnt.yaml")

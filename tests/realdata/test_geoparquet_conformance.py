@@ -7,8 +7,8 @@ import geopandas
 import pyarrow.parquet as pq
 import pytest
 
-from jnft.lakehouse.geoparquet import validate_geo_metadata, write_geoparquet
-from tests.lakehouse.test_geoparquet import layer
+from jnft.formats.geoparquet import validate_geo_metadata, write_geoparquet
+from tests.formats.test_geoparquet import layer
 
 pytestmark = pytest.mark.realdata
 

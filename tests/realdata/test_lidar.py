@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import rasterio
 
-from jnft.lakehouse.bronze import BronzeEntry
+from jnft.formats.pdal import parse_pipeline, rasterize_tile
+from jnft.formats.pointcloud import GridWindow, PointCloudError, read_info
+from jnft.ingest.bronze import BronzeEntry
+from jnft.ingest.pointcloud import PointCloudSource, ingest_pointcloud
 from jnft.lakehouse.history import current
-from jnft.lakehouse.ingest_pointcloud import PointCloudSource, ingest_pointcloud
-from jnft.lakehouse.pipelines import parse_pipeline, rasterize_tile
-from jnft.lakehouse.pointcloud import GridWindow, PointCloudError, read_info
 from jnft.lakehouse.store import Lakehouse
-from jnft.paths import CONCEPTS_DIR
 from jnft.quality.fiche import load_fiche
+from tests.factories import CONCEPTS_DIR
 
 pytestmark = pytest.mark.realdata
 

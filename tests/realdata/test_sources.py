@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 import rasterio
 
-from jnft.lakehouse.bronze import BronzeEntry
+from jnft.formats.vector import read_vector
+from jnft.ingest.bronze import BronzeEntry
+from jnft.ingest.raster import RasterSource, ingest_raster
+from jnft.ingest.vector import LayerSpec, prepare_layer
 from jnft.lakehouse.history import current
-from jnft.lakehouse.ingest import RasterSource, ingest_raster
 from jnft.lakehouse.store import Lakehouse
-from jnft.lakehouse.vector import LayerSpec, prepare_layer, read_vector
 
 pytestmark = pytest.mark.realdata
 
@@ -82,7 +83,8 @@ def test_legal_populations_join_the_communes_by_insee_code(shared_data):
     merged into a commune nouvelle since 2018."""
     import polars as pl
 
-    from jnft.lakehouse.table import prepare_table, read_table
+    from jnft.formats.table import read_table
+    from jnft.ingest.table import prepare_table
 
     path = shared_data / "population" / "decoupage-administratif__donnees_communes.csv"
     columns = {"COM": "string", "Commune": "string", "PMUN": "int64"}

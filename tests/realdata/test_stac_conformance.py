@@ -2,7 +2,7 @@
 
 import pytest
 
-from jnft.quality.catalog import validate_stac
+from jnft.publish.catalog import validate_stac
 
 pytestmark = pytest.mark.realdata
 

@@ -6,16 +6,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from jnft.lakehouse.bronze import BronzeEntry
-from jnft.lakehouse.ingest_series import ingest_series
+from jnft.formats.series import DelimitedFormat, read_delimited, read_hubeau
+from jnft.ingest.bronze import BronzeEntry
+from jnft.ingest.rating import fit_rating_curve
+from jnft.ingest.series import ingest_series
+from jnft.lakehouse.observations import current_observations
 from jnft.lakehouse.store import Lakehouse
-from jnft.lakehouse.timeseries import (
-    DelimitedFormat,
-    current_observations,
-    read_delimited,
-    read_hubeau,
-)
-from jnft.simulation.rating import fit_rating_curve
 
 pytestmark = pytest.mark.realdata
 

@@ -1,8 +1,8 @@
 import pytest
 import yaml
 
-from jnft.paths import SCENARIOS_DIR
 from jnft.simulation.scenario import ScenarioError, load_scenario, load_scenarios
+from tests.factories import SCENARIOS_DIR
 
 
 def test_the_shipped_scenarios_load():

@@ -1,0 +1,245 @@
+"""Rasters to the lakehouse: source grids (ESRI ASCII, GeoTIFF) mosaicked onto the 10 km tile
+grid, aligned to the resolution grid, written as Cloud-Optimized GeoTIFF, described for the index.
+
+The resolution grid follows IGN's convention (RGE ALTI, BD ALTI, LiDAR HD DTMs): cell *centres*
+lie on multiples of the resolution, so a tile holds the centres x in [xmin, xmax) and
+y in (ymin, ymax], and its cell edges are shifted by half a cell from the tile's edges.
+Adjacent tiles then neither overlap nor leave a gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.errors
+import rasterio.merge
+import rasterio.shutil
+from rasterio.io import MemoryFile
+
+from jnft.formats.errors import SourceFileError
+from jnft.formats.geometry import crs_of
+from jnft.tiles import tile_bounds
+
+COG_OPTIONS = {
+    "COMPRESS": "DEFLATE",
+    "BLOCKSIZE": 512,
+    "OVERVIEWS": "AUTO",
+    "RESAMPLING": "AVERAGE",
+    "NUM_THREADS": "ALL_CPUS",
+}
+
+
+@dataclass(frozen=True)
+class RasterTile:
+    """What the raster index records about one COG tile."""
+
+    tile: str
+    path: Path
+    bounds: tuple[float, float, float, float]  # of the cells that hold data
+    crs: str
+    resolution: float
+    nodata: float
+    width: int
+    height: int
+    valid_fraction: float
+    valid_cells: int
+    minimum: float | None
+    maximum: float | None
+    mean: float | None
+    content_sha256: str
+
+
+def source_crs(path: Path, fallback: str | None) -> str:
+    """The CRS of a raster file, else the fiche's; neither is an error naming the file."""
+    with rasterio.open(path) as src:
+        if src.crs is not None:
+            return src.crs.to_string()
+    if fallback is None:
+        raise SourceFileError(f"{path}: the raster has no CRS and the fiche declares none")
+    return crs_of(fallback).to_string()
+
+
+def inspect_source(
+    path: Path, fallback_crs: str | None, resolution: float
+) -> tuple[str, tuple[float, float, float, float]]:
+    """(CRS, bounds) of a source raster after reading every block, so that a corrupt or
+    truncated file is caught before it reaches a mosaic; errors name the file."""
+    try:
+        with rasterio.open(path) as src:
+            _check_alignment(src, resolution)
+            for _, window in src.block_windows(1):
+                src.read(1, window=window)
+            bounds = tuple(src.bounds)
+    except rasterio.errors.RasterioError as error:
+        raise SourceFileError(f"{path}: not a readable raster ({error})") from error
+    return source_crs(path, fallback_crs), bounds
+
+
+def tile_grid_bounds(tile: str, resolution: float) -> tuple[float, float, float, float]:
+    """Cell-edge bounds of a tile's grid: centres on multiples of the resolution."""
+    xmin, ymin, xmax, ymax = tile_bounds(tile)
+    half = resolution / 2
+    return xmin - half, ymin + half, xmax - half, ymax + half
+
+
+def _check_alignment(src: rasterio.DatasetReader, resolution: float) -> None:
+    if not (np.isclose(abs(src.res[0]), resolution) and np.isclose(abs(src.res[1]), resolution)):
+        raise SourceFileError(
+            f"{src.name}: resolution {src.res} differs from the declared {resolution}"
+        )
+    # Centre registration: the first cell centre must sit on a multiple of the resolution.
+    for origin in (src.transform.c + resolution / 2, src.transform.f - resolution / 2):
+        offset = origin / resolution - round(origin / resolution)
+        if abs(offset) > 1e-6:
+            raise SourceFileError(
+                f"{src.name}: cell centres are not on multiples of {resolution} m "
+                f"(origin {src.transform.c}, {src.transform.f}); resample the source first"
+            )
+
+
+def _snap(value: float, resolution: float, up: bool) -> float:
+    """Snap a coordinate to the nearest cell edge (edges at k·res − res/2) below or above."""
+    k = (value + resolution / 2) / resolution
+    k = np.ceil(k - 1e-9) if up else np.floor(k + 1e-9)
+    return float(k * resolution - resolution / 2)
+
+
+def data_window(
+    sources_bounds: list[tuple[float, float, float, float]], tile: str, resolution: float
+) -> tuple[float, float, float, float] | None:
+    """The part of the tile's grid the sources cover, on cell edges (None if no overlap).
+
+    A tile's COG spans only this window: a 10 km tile at 0.5 m would be 20 000² cells.
+    """
+    gx0, gy0, gx1, gy1 = tile_grid_bounds(tile, resolution)
+    x0 = max(gx0, _snap(min(b[0] for b in sources_bounds), resolution, up=False))
+    y0 = max(gy0, _snap(min(b[1] for b in sources_bounds), resolution, up=False))
+    x1 = min(gx1, _snap(max(b[2] for b in sources_bounds), resolution, up=True))
+    y1 = min(gy1, _snap(max(b[3] for b in sources_bounds), resolution, up=True))
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def mosaic_tile(
+    sources: list[Path], tile: str, *, resolution: float, nodata: float, dtype: str
+) -> tuple[np.ndarray, rasterio.Affine]:
+    """The tile's grid, over the window the sources cover, filled from every source."""
+    if not sources:
+        raise ValueError(f"no source raster for tile {tile}")
+    opened = [rasterio.open(p) for p in sources]
+    try:
+        for src in opened:
+            _check_alignment(src, resolution)
+        window = data_window([tuple(src.bounds) for src in opened], tile, resolution)
+        if window is None:
+            raise ValueError(f"no source raster overlaps tile {tile}")
+        array, transform = rasterio.merge.merge(
+            opened,
+            bounds=window,
+            res=resolution,
+            nodata=float(nodata),  # an int nodata is refused for float dtypes
+            dtype=dtype,
+        )
+    finally:
+        for src in opened:
+            src.close()
+    return array[0], transform
+
+
+def _copy_from_memory(
+    array: np.ndarray,
+    transform: rasterio.Affine,
+    crs: str | None,
+    nodata: float,
+    path: Path,
+    driver: str,
+    **options,
+) -> None:
+    """Write one band through a MEM dataset (COG and AAIGrid are create-copy drivers)."""
+    profile = {
+        "driver": "GTiff",
+        "height": array.shape[0],
+        "width": array.shape[1],
+        "count": 1,
+        "dtype": array.dtype.name,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+    }
+    with MemoryFile() as memory:
+        with memory.open(**profile) as dataset:
+            dataset.write(array, 1)
+        with memory.open() as dataset:
+            rasterio.shutil.copy(dataset, path, driver=driver, **options)
+
+
+def write_ascii_grid(
+    array: np.ndarray,
+    transform: rasterio.Affine,
+    path: Path,
+    *,
+    nodata: float,
+    crs: str | None = None,
+    decimals: int = 2,
+) -> None:
+    """An ESRI ASCII grid (the RGE ALTI / BD ALTI delivery format); no .prj without a CRS."""
+    _copy_from_memory(array, transform, crs, nodata, path, "AAIGrid", DECIMAL_PRECISION=decimals)
+    for extra in Path(path).parent.glob(Path(path).name + ".aux.xml"):
+        extra.unlink()
+
+
+def write_cog(
+    array: np.ndarray, transform: rasterio.Affine, crs: str, nodata: float, path: Path
+) -> None:
+    """Write one band as a Cloud-Optimized GeoTIFF, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = dict(COG_OPTIONS)
+    if np.issubdtype(array.dtype, np.floating):
+        options["PREDICTOR"] = "FLOATING_POINT"
+    partial = path.with_name(path.name + ".partial.tif")
+    _copy_from_memory(array, transform, crs, nodata, partial, "COG", **options)
+    partial.replace(path)
+
+
+def describe(
+    array: np.ndarray, transform: rasterio.Affine, *, tile: str, path: Path, crs: str, nodata: float
+) -> RasterTile:
+    valid = array != nodata
+    if np.issubdtype(array.dtype, np.floating):
+        valid &= np.isfinite(array)
+    rows = np.flatnonzero(valid.any(axis=1))
+    cols = np.flatnonzero(valid.any(axis=0))
+    res = transform.a
+    if len(rows):
+        x0, y0 = transform @ (cols[0], rows[-1] + 1)
+        x1, y1 = transform @ (cols[-1] + 1, rows[0])
+        bounds = (x0, y0, x1, y1)
+        values = array[valid]
+        stats = (float(values.min()), float(values.max()), float(values.mean()))
+    else:
+        bounds = tile_bounds(tile)
+        stats = (None, None, None)
+    digest = hashlib.sha256(np.ascontiguousarray(array).tobytes())
+    digest.update(repr((tuple(transform), crs, nodata)).encode())
+    return RasterTile(
+        tile,
+        path,
+        tuple(float(b) for b in bounds),
+        crs,
+        float(res),
+        nodata,
+        array.shape[1],
+        array.shape[0],
+        float(valid.mean()),
+        int(valid.sum()),
+        *stats,
+        digest.hexdigest(),
+    )
+
+
+def overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether two boxes share some area (touching edges do not count)."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

@@ -1,0 +1,264 @@
+"""The SCD type 2 merge of a vintage into a layer's history (`versions` + `closures`, see
+`lakehouse/history.py`): unchanged rows stay, changed rows are closed and re-opened, removed
+rows closed, new rows inserted, scoped by tile. Nothing is rewritten in place: a 5 % change
+costs a 5 % write."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+import pyarrow as pa
+from deltalake import (
+    ColumnProperties,
+    CommitProperties,
+    DeltaTable,
+    WriterProperties,
+    write_deltalake,
+)
+
+from jnft.lakehouse.delta import ensure_table, open_table
+from jnft.lakehouse.history import (
+    CLOSURE_SCHEMA,
+    VERSION_KEY,
+    current_state,
+    last_vintage,
+    vintage_timestamp,
+    with_version_columns,
+)
+
+REQUIRED_COLUMNS = ("feature_id", "row_hash", "tile")
+
+
+class VintageOrderError(ValueError):
+    """A vintage older than one already merged, or a conflicting re-delivery of the same vintage."""
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    vintage: dt.date
+    tiles: tuple[str, ...]
+    inserted: int
+    changed: int
+    closed: int
+    unchanged: int
+    versions_version: int | None
+    closures_version: int | None
+
+    @property
+    def is_noop(self) -> bool:
+        return self.inserted == 0 and self.changed == 0 and self.closed == 0
+
+
+# Statistics only where they prune files: ids, time and the bbox (not WKB geometries).
+STATS_COLUMNS = "feature_id,valid_from,vintage,bbox_xmin,bbox_ymin,bbox_xmax,bbox_ymax"
+# Unique values: a dictionary page is wasted work on geometries, ids and hashes.
+_PLAIN = ColumnProperties(dictionary_enabled=False)
+WRITER = WriterProperties(
+    compression="ZSTD",
+    compression_level=1,
+    column_properties={
+        "geometry": ColumnProperties(dictionary_enabled=False, statistics_enabled="NONE"),
+        "feature_id": _PLAIN,
+        "row_hash": _PLAIN,
+    },
+)
+
+
+def _append(uri: str, data: pa.Table, vintage: dt.date, run_id: str) -> int:
+    write_deltalake(
+        uri,
+        data,
+        mode="append",
+        partition_by=["tile"],
+        writer_properties=WRITER,
+        configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS},
+        commit_properties=CommitProperties(
+            custom_metadata={"jnft.vintage": vintage.isoformat(), "jnft.run_id": run_id}
+        ),
+    )
+    return DeltaTable(uri).version()
+
+
+def _keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """Two independent 64-bit hashes of feature_id: joining on integers is far cheaper than on
+    strings, and the second hash confirms each match (a 128-bit check). Polars' hash is not
+    stable across versions: these keys live in memory only, never in a table."""
+    return frame.select(
+        pl.col("feature_id").hash(seed=2154).alias("key"),
+        pl.col("feature_id").hash(seed=4326).alias("check"),
+        "row_hash",
+    )
+
+
+def _match(incoming: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame | None:
+    """Full join of row numbers on feature_id: columns row (incoming), crow (current),
+    row_hash, row_hash_current. None when the integer keys cannot be trusted."""
+    left = _keys(incoming).with_row_index("row")
+    right = _keys(current).with_row_index("crow")
+    joined = left.join(right, on="key", how="full", coalesce=True, suffix="_current")
+    both = joined.filter(pl.col("row").is_not_null() & pl.col("crow").is_not_null())
+    if (both["check"] != both["check_current"]).any():
+        return None
+    return joined.select("row", "crow", "row_hash", "row_hash_current")
+
+
+def _match_strings(incoming: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
+    """The same join on the feature_id strings (slow path: duplicates or a hash collision)."""
+    return (
+        incoming.select("feature_id", "row_hash")
+        .with_row_index("row")
+        .join(
+            current.select("feature_id", "row_hash").with_row_index("crow"),
+            on="feature_id",
+            how="full",
+            coalesce=True,
+            suffix="_current",
+        )
+        .select("row", "crow", "row_hash", "row_hash_current")
+    )
+
+
+def _has_duplicates(ids: pl.Series) -> bool:
+    """Whether some id repeats: a cheap test on 64-bit hashes, confirmed on the strings."""
+    return ids.hash(seed=2154).n_unique() < len(ids) and ids.n_unique() < len(ids)
+
+
+def _diff(
+    incoming: pl.DataFrame, current: pl.DataFrame, close_removed: bool = True
+) -> tuple[pl.Series, pl.DataFrame, dict]:
+    """Row numbers of `incoming` to insert, versions to close, and the counts of each kind."""
+    if current.is_empty():  # a first load: everything is new, nothing to join
+        rows = pl.Series("row", range(incoming.height), dtype=pl.UInt32)
+        closes = pl.DataFrame(
+            schema={
+                "feature_id": pl.String,
+                "valid_from": pl.Datetime("us", "UTC"),
+                "tile": pl.String,
+            }
+        )
+        return rows, closes, {"inserted": incoming.height, "changed": 0, "closed": 0}
+    stale = current.clear()
+    if _has_duplicates(current["feature_id"]):
+        # A feature open twice (a move between tiles merged tile by tile): the newest wins and
+        # the others are closed.
+        newest = current.sort("valid_from", descending=True).unique("feature_id", keep="first")
+        stale = current.join(newest, on=VERSION_KEY, how="anti")
+        current = newest
+    joined = _match(incoming, current)
+    if joined is None:
+        joined = _match_strings(incoming, current)
+    joined = joined.with_columns(
+        is_new=pl.col("crow").is_null(),
+        is_removed=pl.col("row").is_null() & pl.lit(close_removed),
+        is_changed=pl.col("row").is_not_null()
+        & pl.col("crow").is_not_null()
+        & (pl.col("row_hash") != pl.col("row_hash_current")),
+    )
+    to_insert = joined.filter(pl.col("is_new") | pl.col("is_changed"))["row"]
+    closing = joined.filter(pl.col("is_removed") | pl.col("is_changed"))["crow"]
+    to_close = pl.concat(
+        [
+            current[closing.to_numpy()].select("feature_id", "valid_from", "tile"),
+            stale.select("feature_id", "valid_from", "tile"),
+        ]
+    )
+    flags = joined.select(pl.col("is_new", "is_changed", "is_removed").sum()).row(0)
+    counts = {"inserted": flags[0], "changed": flags[1], "closed": flags[2] + stale.height}
+    return to_insert, to_close, counts
+
+
+def merge_vintage(
+    versions_uri: str,
+    closures_uri: str,
+    rows: pa.Table,
+    vintage: dt.date,
+    *,
+    tiles: list[str] | None = None,
+    run_id: str = "",
+    complete: bool = True,
+) -> MergeResult:
+    """Merge a full snapshot of the layer over `tiles` (default: its tiles and the table's).
+
+    Unchanged rows stay; changed rows get their version closed and a new one opened; rows absent
+    from the snapshot are closed; new rows are inserted. A re-run of the same vintage is a no-op.
+    An incomplete snapshot (a file of the delivery quarantined) closes nothing for absence:
+    the features of the missing file are unknown, not removed.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in rows.column_names]
+    if missing:
+        raise ValueError(f"rows lack the system columns {missing}")
+    incoming = pl.from_arrow(rows.select(["feature_id", "row_hash", "tile"]))
+    duplicated = pl.Series([], dtype=pl.String)
+    if _has_duplicates(incoming["feature_id"]):
+        duplicated = incoming.filter(pl.col("feature_id").is_duplicated())["feature_id"].unique()
+    if len(duplicated):
+        raise ValueError(
+            f"{len(duplicated)} feature_id values are duplicated in the vintage "
+            f"(e.g. {duplicated.head(3).to_list()}); quarantine duplicates before merging"
+        )
+    versions_table = open_table(versions_uri)
+    if tiles is None:
+        existing = (
+            []
+            if versions_table is None
+            else sorted({p["tile"] for p in versions_table.partitions()})
+        )
+        tiles = sorted(set(incoming["tile"].unique().to_list()) | set(existing))
+    outside = incoming.filter(~pl.col("tile").is_in(tiles))
+    if len(outside):
+        raise ValueError(
+            f"{len(outside)} rows fall in tiles outside the merge scope {tiles}: "
+            f"{outside['tile'].unique().to_list()[:5]}"
+        )
+
+    last = last_vintage(versions_uri, closures_uri, tiles)
+    if last is not None and vintage < last:
+        raise VintageOrderError(
+            f"vintage {vintage} is older than vintage {last} already merged in tiles {tiles}: "
+            "merge vintages in chronological order"
+        )
+
+    valid_from = vintage_timestamp(vintage)
+    current = current_state(versions_uri, closures_uri, tiles)
+    to_insert, to_close, counts = _diff(incoming, current, close_removed=complete)
+    same_vintage = to_close.filter(pl.col("valid_from") == valid_from)
+    if len(same_vintage):
+        raise VintageOrderError(
+            f"vintage {vintage} was already merged with different content for "
+            f"{len(same_vintage)} features (e.g. {same_vintage['feature_id'].head(3).to_list()}); "
+            "merge a correction as a new vintage"
+        )
+
+    unchanged = incoming.height - counts["inserted"] - counts["changed"]
+    closures_version = versions_version = None
+    # Closures first: if the run dies between the two commits, a re-run sees the closed
+    # features as absent and inserts them, which is the state the full merge would have left.
+    if to_close.height:
+        closures = to_close.with_columns(
+            pl.lit(valid_from).cast(pl.Datetime("us", "UTC")).alias("valid_to"),
+            pl.lit(vintage).alias("vintage"),
+            pl.lit(run_id).alias("run_id"),
+        ).select(CLOSURE_SCHEMA.names)
+        closures_version = _append(
+            closures_uri, closures.to_arrow().cast(CLOSURE_SCHEMA), vintage, run_id
+        )
+    if len(to_insert):
+        # Copying a table is costly (geometries): take rows only when some are left out.
+        new_rows = (
+            rows if len(to_insert) == rows.num_rows else rows.take(to_insert.sort().to_arrow())
+        )
+        new_rows = with_version_columns(new_rows, vintage, valid_from, run_id)
+        versions_version = _append(versions_uri, new_rows, vintage, run_id)
+    ensure_table(closures_uri, CLOSURE_SCHEMA, ["tile"])
+    return MergeResult(
+        vintage,
+        tuple(tiles),
+        counts["inserted"],
+        counts["changed"],
+        counts["closed"],
+        unchanged,
+        versions_version,
+        closures_version,
+    )

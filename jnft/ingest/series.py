@@ -1,0 +1,253 @@
+"""Bronze to silver for a time-series concept: every landed file not yet loaded is read,
+deduplicated and appended to `observations`; unreadable files and rows go to quarantine;
+stations land in `stations`; stages get discharges from the rating curve when one is declared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyproj
+import shapely
+from deltalake import write_deltalake
+
+from jnft.formats.errors import SourceFileError
+from jnft.formats.series import Series, Station
+from jnft.ingest.bronze import BronzeEntry
+from jnft.ingest.dedup import deduplicate, quarantine_series_rows
+from jnft.ingest.quarantine import QUARANTINE_SCHEMA, reject_file, write_quarantine
+from jnft.ingest.rating import RatingCurve
+from jnft.lakehouse.delta import ensure_table, open_table
+from jnft.lakehouse.observations import SERIES_SCHEMA, append_observations, current_observations
+from jnft.lakehouse.store import Lakehouse
+from jnft.tiles import BBOX_COLUMNS, TARGET_CRS, tile_array
+
+LOADS_SCHEMA = pa.schema(
+    [
+        ("source_sha256", pa.string()),
+        ("file", pa.string()),
+        ("rows", pa.int64()),
+        ("new", pa.int64()),
+        ("revised", pa.int64()),
+        ("unchanged", pa.int64()),
+        ("quarantined", pa.int64()),
+        ("run_id", pa.string()),
+        ("loaded_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+STATIONS_SCHEMA = pa.schema(
+    [
+        ("feature_id", pa.string()),
+        ("name", pa.string()),
+        ("variables", pa.string()),
+        ("first_time", pa.timestamp("us", tz="UTC")),
+        ("last_time", pa.timestamp("us", tz="UTC")),
+        ("observations", pa.int64()),
+        ("geometry", pa.binary()),
+        *[(c, pa.float64()) for c in BBOX_COLUMNS],
+        ("tile", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class StageToDischarge:
+    """Discharges derived from a stage variable by a rating curve."""
+
+    curve: RatingCurve
+    stage_variable: str
+    derived_variable: str
+    valid_from: dt.datetime | None  # stages before this are not converted
+    gaugings_sha256: str
+
+
+@dataclass
+class SeriesReport:
+    concept: str
+    loaded: list[str] = field(default_factory=list)
+    already_loaded: int = 0
+    new: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    derived: int = 0
+    rejected_files: list[str] = field(default_factory=list)
+
+
+def _loaded(store: Lakehouse, concept: str) -> set[str]:
+    table = open_table(store.table_uri(concept, "loads"))
+    if table is None:
+        return set()
+    return set(table.to_pyarrow_table(columns=["source_sha256"])["source_sha256"].to_pylist())
+
+
+def ingest_series(
+    store: Lakehouse,
+    concept: str,
+    entries: list[BronzeEntry],
+    read: Callable[[Path], Series],
+    *,
+    run_id: str,
+    stations: dict[str, Station] | None = None,
+    rating: StageToDischarge | None = None,
+) -> SeriesReport:
+    """Load every landed file not yet loaded, oldest vintage first."""
+    report = SeriesReport(concept)
+    observations = store.table_uri(concept, "observations")
+    quarantine = store.table_uri(concept, "quarantine")
+    ensure_table(quarantine, QUARANTINE_SCHEMA)
+    ensure_table(observations, SERIES_SCHEMA, ["station", "year"])
+    done = _loaded(store, concept)
+    known = dict(stations or {})
+    for entry in sorted(entries, key=lambda e: (e.vintage, e.relative_path)):
+        if entry.sha256 in done:
+            report.already_loaded += 1
+            continue
+        try:
+            series = read(Path(entry.bronze_path))
+        except SourceFileError as error:
+            reason = str(error).replace(entry.bronze_path, entry.relative_path)
+            reject_file(quarantine, entry.sha256, entry.relative_path, reason, error.criterion)
+            report.rejected_files.append(reason)
+            report.quarantined += 1
+            continue
+        rows, conflicts = deduplicate(series.rows)
+        bad = [
+            quarantine_series_rows(
+                conflicts,
+                "duplicated time stamp with conflicting values",
+                entry.sha256,
+                entry.relative_path,
+                "c09_quality",
+            )
+        ]
+        if series.rejected is not None:
+            bad.append(
+                quarantine_series_rows(
+                    series.rejected, "", entry.sha256, entry.relative_path, "c09_quality"
+                )
+            )
+        bad_rows = pa.concat_tables(bad)
+        write_quarantine(quarantine, bad_rows, [entry.sha256])
+        if rating is not None:
+            rows = pl.concat([rows, derive_discharge(rows, rating)])
+            report.derived += int((rows["variable"] == rating.derived_variable).sum())
+        result = append_observations(observations, rows, entry.sha256, run_id)
+        for code, station in series.stations.items():
+            known.setdefault(code, station)
+        _log_load(store, concept, entry, rows.height, result, bad_rows.num_rows, run_id)
+        report.loaded.append(entry.relative_path)
+        report.new += result.new
+        report.revised += result.revised
+        report.unchanged += result.unchanged
+        report.quarantined += bad_rows.num_rows
+    # The stations table summarizes every observation: rebuilt when files were loaded or the
+    # fiche locates stations, not on each hourly run that finds nothing new.
+    if report.loaded or stations or open_table(store.table_uri(concept, "stations")) is None:
+        write_stations(store, concept, known)
+    return report
+
+
+def derive_discharge(rows: pl.DataFrame, rating: StageToDischarge) -> pl.DataFrame:
+    """Discharge rows (m³/s) from the stage rows (m) the rating curve's validity covers."""
+    stages = rows.filter(pl.col("variable") == rating.stage_variable)
+    if rating.valid_from is not None:
+        stages = stages.filter(pl.col("time") >= rating.valid_from)
+    q = rating.curve.discharge(stages["value"].to_numpy())
+    return stages.with_columns(
+        pl.lit(rating.derived_variable).alias("variable"),
+        pl.Series("value", q),
+        pl.lit("m3/s").alias("unit"),
+        pl.lit(f"derived: rating curve on {rating.curve.gaugings} gaugings").alias("quality"),
+    ).filter(pl.col("value").is_not_nan())
+
+
+def _log_load(store, concept, entry, rows, result, quarantined, run_id) -> None:
+    log = pa.table(
+        {
+            "source_sha256": [entry.sha256],
+            "file": [entry.relative_path],
+            "rows": [rows],
+            "new": [result.new],
+            "revised": [result.revised],
+            "unchanged": [result.unchanged],
+            "quarantined": [quarantined],
+            "run_id": [run_id],
+            "loaded_at": [dt.datetime.now(dt.UTC)],
+        },
+        schema=LOADS_SCHEMA,
+    )
+    write_deltalake(store.table_uri(concept, "loads"), log, mode="append")
+
+
+def _located_before(store: Lakehouse, concept: str) -> dict[str, Station]:
+    """Stations located by earlier files (a later run may load no file that locates them)."""
+    table = open_table(store.table_uri(concept, "stations"))
+    if table is None:
+        return {}
+    rows = table.to_pyarrow_table(columns=["feature_id", "name", "bbox_xmin", "bbox_ymin"])
+    return {
+        r["feature_id"]: Station(r["feature_id"], r["name"], x=r["bbox_xmin"], y=r["bbox_ymin"])
+        for r in rows.to_pylist()
+        if r["bbox_xmin"] is not None and np.isfinite(r["bbox_xmin"])
+    }
+
+
+def write_stations(store: Lakehouse, concept: str, known: dict[str, Station]) -> None:
+    """The stations table: location (Lambert-93), variables and time span of every station
+    with observations; a station the files and the fiche do not locate has no geometry."""
+    current = current_observations(store.table_uri(concept, "observations"))
+    if current.is_empty():
+        ensure_table(store.table_uri(concept, "stations"), STATIONS_SCHEMA)
+        return
+    spans = (
+        current.group_by("station")
+        .agg(
+            pl.col("variable").unique().sort().str.join(",").alias("variables"),
+            pl.col("time").min().alias("first_time"),
+            pl.col("time").max().alias("last_time"),
+            pl.len().alias("observations"),
+        )
+        .sort("station")
+    )
+    codes = spans["station"].to_list()
+    known = {**_located_before(store, concept), **known}
+    to_l93 = pyproj.Transformer.from_crs("EPSG:4326", TARGET_CRS, always_xy=True)
+    xy = []
+    for code in codes:
+        s = known.get(code)
+        if s is not None and s.x is not None and s.y is not None:
+            xy.append((s.x, s.y))
+        elif s is not None and s.lon is not None and s.lat is not None:
+            xy.append(to_l93.transform(s.lon, s.lat))
+        else:
+            xy.append((np.nan, np.nan))
+    x = np.array([p[0] for p in xy])
+    y = np.array([p[1] for p in xy])
+    located = np.isfinite(x) & np.isfinite(y)
+    points = shapely.points(np.where(located, x, 0), np.where(located, y, 0))
+    wkb = [shapely.to_wkb(p) if ok else None for p, ok in zip(points, located, strict=True)]
+    tiles = tile_array(np.where(located, x, 0), np.where(located, y, 0))
+    table = pa.table(
+        {
+            "feature_id": codes,
+            "name": [known[c].name if c in known else None for c in codes],
+            "variables": spans["variables"].to_list(),
+            "first_time": spans["first_time"].to_arrow(),
+            "last_time": spans["last_time"].to_arrow(),
+            "observations": spans["observations"].to_arrow().cast(pa.int64()),
+            "geometry": pa.array(wkb, pa.binary()),
+            **dict(zip(BBOX_COLUMNS, (x, y, x, y), strict=True)),
+            "tile": pa.array(np.where(located, tiles, None), pa.string()),
+        },
+        schema=STATIONS_SCHEMA,
+    )
+    write_deltalake(
+        store.table_uri(concept, "stations"), table, mode="overwrite", schema_mode="overwrite"
+    )

@@ -1,0 +1,234 @@
+"""Bronze to silver for one concept, whatever its kind: each landed vintage, in order, merged
+into the concept's history for the requested tiles; unreadable files and rejected rows to
+quarantine; every merge logged (`merges`), so that a re-run merges nothing twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import DeltaTable, write_deltalake
+
+from jnft.formats.errors import SourceFileError
+from jnft.ingest.bronze import BronzeEntry
+from jnft.ingest.quarantine import QUARANTINE_SCHEMA, reject_file, write_quarantine
+from jnft.ingest.scd2 import MergeResult, merge_vintage
+from jnft.lakehouse.delta import ensure_table
+from jnft.lakehouse.store import Lakehouse
+
+MERGES_SCHEMA = pa.schema(
+    [
+        ("tile", pa.string()),
+        ("vintage", pa.date32()),
+        ("sources", pa.string()),
+        ("inserted", pa.int64()),
+        ("changed", pa.int64()),
+        ("closed", pa.int64()),
+        ("unchanged", pa.int64()),
+        ("run_id", pa.string()),
+        ("merged_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+@dataclass
+class IngestReport:
+    concept: str
+    tiles: list[str] | None
+    merges: list[MergeResult] = field(default_factory=list)
+    skipped_vintages: list[str] = field(default_factory=list)
+    quarantined: int = 0
+    repaired: int = 0
+    rejected_files: list[str] = field(default_factory=list)  # "file: reason"
+    incomplete_vintages: list[str] = field(default_factory=list)
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "inserted": sum(m.inserted for m in self.merges),
+            "changed": sum(m.changed for m in self.merges),
+            "closed": sum(m.closed for m in self.merges),
+        }
+
+
+def _by_vintage(entries: list[BronzeEntry]) -> list[tuple[dt.date, list[BronzeEntry]]]:
+    ordered = sorted(entries, key=lambda e: (e.vintage, e.relative_path))
+    return [
+        (dt.date.fromisoformat(v), list(group))
+        for v, group in itertools.groupby(ordered, key=lambda e: e.vintage)
+    ]
+
+
+def sources_key(files: list[BronzeEntry]) -> str:
+    return ",".join(sorted(e.sha256 for e in files))
+
+
+def merged_already(store: Lakehouse, concept: str) -> set[tuple[str, str, str]]:
+    """(tile, vintage, sources) triples already merged: the idempotency log."""
+    uri = store.table_uri(concept, "merges")
+    if not DeltaTable.is_deltatable(uri):
+        return set()
+    log = DeltaTable(uri).to_pyarrow_table(columns=["tile", "vintage", "sources"]).to_pylist()
+    return {(r["tile"], r["vintage"].isoformat(), r["sources"]) for r in log}
+
+
+def _log_merge(
+    store: Lakehouse, concept: str, result: MergeResult, sources: str, run_id: str
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    n = len(result.tiles)
+    counts = {
+        "inserted": result.inserted,
+        "changed": result.changed,
+        "closed": result.closed,
+        "unchanged": result.unchanged,
+    }
+    # Counts are per merge, recorded on each tile row of that merge.
+    rows = pa.table(
+        {
+            "tile": list(result.tiles),
+            "vintage": [result.vintage] * n,
+            "sources": [sources] * n,
+            **{k: [v] * n for k, v in counts.items()},
+            "run_id": [run_id] * n,
+            "merged_at": [now] * n,
+        },
+        schema=MERGES_SCHEMA,
+    )
+    write_deltalake(store.table_uri(concept, "merges"), rows, mode="append")
+
+
+def _existing_tiles(store: Lakehouse, concept: str) -> set[str]:
+    uri = store.table_uri(concept, "versions")
+    if not DeltaTable.is_deltatable(uri):
+        return set()
+    return {p["tile"] for p in DeltaTable(uri).partitions()}
+
+
+@dataclass
+class VintageRows:
+    rows: pa.Table
+    complete: bool = True  # False when a file of the vintage was quarantined
+
+
+# Builds the rows of one vintage from its files, for the tiles `wanted` accepts.
+RowsOf = Callable[[list[BronzeEntry], Callable[[str], bool], IngestReport], VintageRows]
+
+
+def merge_vintages(
+    store: Lakehouse,
+    concept: str,
+    entries: list[BronzeEntry],
+    tiles: list[str] | None,
+    run_id: str,
+    rows_of: RowsOf,
+) -> IngestReport:
+    """Merge each landed vintage, oldest first, into the tiles where it is not yet merged."""
+    report = IngestReport(concept, tiles)
+    done = merged_already(store, concept)
+    ensure_table(store.table_uri(concept, "quarantine"), QUARANTINE_SCHEMA)
+    for vintage, files in _by_vintage(entries):
+        key = sources_key(files)
+
+        def wanted(tile: str, vintage: dt.date = vintage, key: str = key) -> bool:
+            return (tiles is None or tile in tiles) and (tile, vintage.isoformat(), key) not in done
+
+        if tiles is not None and not any(wanted(t) for t in tiles):
+            report.skipped_vintages.append(vintage.isoformat())
+            continue
+        built = rows_of(files, wanted, report)
+        rows = built.rows
+        if not built.complete:
+            report.incomplete_vintages.append(vintage.isoformat())
+        scope = (
+            tiles
+            if tiles is not None
+            else sorted(set(rows["tile"].to_pylist()) | _existing_tiles(store, concept))
+        )
+        pending = [t for t in scope if wanted(t)]
+        if not pending:
+            report.skipped_vintages.append(vintage.isoformat())
+            continue
+        in_pending = pc.is_in(rows["tile"], pa.array(pending, pa.string()))
+        if not pc.all(in_pending).as_py():
+            rows = rows.filter(in_pending)
+        result = merge_vintage(
+            store.table_uri(concept, "versions"),
+            store.table_uri(concept, "closures"),
+            rows,
+            vintage,
+            tiles=pending,
+            run_id=run_id,
+            complete=built.complete,
+        )
+        _log_merge(store, concept, result, key, run_id)
+        report.merges.append(result)
+    return report
+
+
+T = TypeVar("T")
+
+
+def readable_files(
+    store: Lakehouse,
+    concept: str,
+    files: list[BronzeEntry],
+    read: Callable[[BronzeEntry], T],
+    report: IngestReport,
+) -> list[tuple[BronzeEntry, T]]:
+    """`read` each file; a file that cannot be used lands in quarantine with its reason and
+    the others go on. Quarantine rows of the files read are for the caller to write."""
+    done = []
+    for entry in files:
+        try:
+            done.append((entry, read(entry)))
+        except SourceFileError as error:
+            reason = str(error).replace(entry.bronze_path, entry.relative_path)
+            uri = store.table_uri(concept, "quarantine")
+            reject_file(uri, entry.sha256, entry.relative_path, reason, error.criterion)
+            report.rejected_files.append(reason)
+            report.quarantined += 1
+    return done
+
+
+def prepared_rows(
+    store: Lakehouse,
+    concept: str,
+    files: list[BronzeEntry],
+    read: Callable[[BronzeEntry], PreparedLayer],
+    report: IngestReport,
+) -> VintageRows:
+    """The rows of a vintage's readable files; their rejected rows to quarantine."""
+    readable = readable_files(store, concept, files, read, report)
+    prepared = [layer for _, layer in readable]
+    if prepared:
+        write_quarantine(
+            store.table_uri(concept, "quarantine"),
+            pa.concat_tables([p.quarantine for p in prepared]),
+            [e.sha256 for e, _ in readable],
+        )
+    report.quarantined += sum(p.quarantine.num_rows for p in prepared)
+    report.repaired += sum(p.repaired for p in prepared)
+    rows = (
+        pa.concat_tables([p.rows for p in prepared], promote_options="permissive")
+        if prepared
+        else pa.table(
+            {
+                "feature_id": pa.array([], pa.string()),
+                "row_hash": pa.array([], pa.int64()),
+                "tile": pa.array([], pa.string()),
+            }
+        )
+    )
+    return VintageRows(rows, complete=len(prepared) == len(files))
+
+
+@dataclass(frozen=True)
+class PreparedLayer:
+    rows: pa.Table
+    quarantine: pa.Table
+    repaired: int

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from jnft.formats import raster
+
+
+def ascii_grid(path, x0, y0, values, resolution=5.0, crs=None):
+    """An ESRI ASCII grid whose first cell centre is (x0, y0), like RGE ALTI."""
+    transform = from_origin(x0 - resolution / 2, y0 + resolution / 2, resolution, resolution)
+    raster.write_ascii_grid(values.astype("float32"), transform, path, nodata=-99999.0, crs=crs)
+    return path
+
+
+def test_tiles_are_seamless_across_their_edge(tmp_path):
+    # A 5 km × 5 km source straddling the boundary x = 390 000 between two tiles.
+    n = 100
+    values = np.add.outer(np.arange(n), np.arange(n) * 1000.0)
+    src = ascii_grid(tmp_path / "a.asc", 389_750.0, 6_545_000.0, values, resolution=5.0)
+    west, tw = raster.mosaic_tile([src], "0380_6550", resolution=5, nodata=-99999, dtype="float32")
+    east, te = raster.mosaic_tile([src], "0390_6550", resolution=5, nodata=-99999, dtype="float32")
+    # Each tile's COG spans only the covered window, cut at the shared cell edge 389 997.5.
+    assert (tw.c + tw.a * west.shape[1], te.c) == (389_997.5, 389_997.5)
+    assert west.shape == east.shape == (n, n // 2)  # 50 columns each side: none lost or doubled
+    assert (west != -99999).all() and (east != -99999).all()
+    assert west[:, -1].max() + 1000 == east[:, 0].max()
+
+
+def test_misaligned_source_is_refused(tmp_path):
+    src = ascii_grid(tmp_path / "m.asc", 389_751.0, 6_545_000.0, np.ones((4, 4)))
+    with pytest.raises(ValueError, match="not on multiples"):
+        raster.mosaic_tile([src], "0380_6550", resolution=5, nodata=-99999, dtype="float32")
+
+
+def test_cog_is_written_with_overviews_and_nodata(tmp_path):
+    array = np.full((1024, 1024), -99999.0, dtype="float32")
+    array[100:900, 100:900] = 12.5
+    path = tmp_path / "t.tif"
+    transform = from_origin(379_997.5, 6_550_002.5, 5, 5)
+    raster.write_cog(array, transform, "EPSG:2154", -99999.0, path)
+    with rasterio.open(path) as src:
+        assert src.nodata == -99999.0 and src.crs.to_epsg() == 2154
+        assert src.overviews(1) and src.profile["tiled"]
+        assert src.read(1)[500, 500] == 12.5
+    info = raster.describe(
+        array, transform, tile="0380_6550", path=path, crs="EPSG:2154", nodata=-99999.0
+    )
+    assert info.minimum == info.maximum == 12.5
+    assert info.valid_fraction == pytest.approx(800 * 800 / 1024**2)
+    assert info.bounds == (379_997.5 + 500, 6_550_002.5 - 4500, 379_997.5 + 4500, 6_550_002.5 - 500)
+
+
+def test_missing_crs_needs_the_fiche(tmp_path):
+    src = ascii_grid(tmp_path / "n.asc", 390_000.0, 6_545_000.0, np.ones((2, 2)))
+    with pytest.raises(ValueError, match="no CRS"):
+        raster.source_crs(src, None)
+    assert raster.source_crs(src, "EPSG:2154") == "EPSG:2154"
