@@ -89,7 +89,7 @@ def _products(window_size: int):
 
     fiche = load_fiche(CONCEPTS_DIR / "nuage_lidar.yaml")
     products = {}
-    for name, stages in fiche.pointcloud.products.items():
+    for name, stages in fiche.spec.products.items():
         stages = [dict(s) for s in stages]
         stages[-1]["window_size"] = window_size
         products[name] = parse_pipeline(stages, default_resolution=RESOLUTION)

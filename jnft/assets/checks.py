@@ -2,10 +2,10 @@
 
 import dagster as dg
 
+from jnft.kinds import Observation
 from jnft.quality.checks import evaluate, is_blocking
 from jnft.quality.criteria import Criteria
 from jnft.quality.fiche import CRITERIA, Fiche
-from jnft.quality.observe import Observation
 
 
 def _title(criterion: str) -> str:

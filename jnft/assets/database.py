@@ -6,39 +6,21 @@ import dagster as dg
 
 from jnft.assets.factory import DERIVED_GROUP, published_layer_deps
 from jnft.assets.simulation import FLOOD_KEY
+from jnft.kinds import kind_of
 from jnft.lakehouse.database import build_database, connect, render_sql
 from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.store import Lakehouse
 from jnft.quality.fiche import Fiche
 from jnft.settings import load_settings
 
-# The versions' columns in the history views: the WKB geometry read as GEOMETRY.
-GEOMETRY_COLUMNS = "v.* REPLACE (ST_GeomFromWKB(v.geometry) AS geometry)"
-
 
 def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[str, str]]:
     """Placeholders of the per-concept SQL templates, for concepts that have data."""
     subs = []
     for fiche in fiches:
-        if fiche.kind == "timeseries":
-            if open_table(store.table_uri(fiche.id, "observations")) is None:
-                continue
-            tables = {
-                t: store.table_uri(fiche.id, t) for t in ("observations", "stations", "quarantine")
-            }
-            subs.append({"kind": "timeseries", "concept": fiche.id, **tables})
-            if fiche.is_public:
-                subs.append({"kind": "public", "concept": fiche.id, **tables})
-            continue
-        if open_table(store.table_uri(fiche.id, "versions")) is None:
-            continue
-        tables = {t: store.table_uri(fiche.id, t) for t in ("versions", "closures", "quarantine")}
-        columns = "v.*" if fiche.kind == "table" else GEOMETRY_COLUMNS
-        subs.append({"kind": "history", "concept": fiche.id, "columns": columns, **tables})
-        if fiche.kind in ("raster", "pointcloud"):
-            subs.append({"kind": fiche.kind, "concept": fiche.id, **tables})
-        if fiche.is_public:
-            subs.append({"kind": "public", "concept": fiche.id, **tables})
+        kind = kind_of(fiche)
+        if kind.exists(store, fiche):
+            subs += kind.views(store, fiche)
     results = {t: store.simulation_table(t) for t in ("exposure", "equipment", "maps")}
     if all(open_table(uri) is not None for uri in results.values()):
         subs.append({"kind": "simulation", "concept": "exposure", **results})

@@ -10,19 +10,11 @@ from collections.abc import Sequence
 import dagster as dg
 
 from jnft.assets.checks import criteria_check_results, criteria_check_specs
-from jnft.assets.metadata import ingest_metadata, layer_metadata
-from jnft.assets.series import build_series_asset
-from jnft.formats import preview
+from jnft.assets.metadata import landing_metadata
 from jnft.formats.geoparquet import write_geoparquet
-from jnft.ingest.bronze import land_files, read_manifest
-from jnft.ingest.pointcloud import PointCloudSource, ingest_pointcloud
-from jnft.ingest.raster import RasterSource, ingest_raster
-from jnft.ingest.table import TableSource, ingest_table
-from jnft.ingest.vector import LayerSpec, VectorSource, ingest_vector
-from jnft.ingest.vintages import IngestReport
+from jnft.ingest.bronze import land_files
+from jnft.kinds import kind_of
 from jnft.lakehouse.history import current
-from jnft.lakehouse.store import Lakehouse
-from jnft.lakehouse.summary import LayerSummary, summarize
 from jnft.quality.fiche import Fiche
 from jnft.quality.observe import observe
 from jnft.tiles import TARGET_CRS
@@ -48,7 +40,11 @@ def gold_key(concept: str) -> dg.AssetKey:
 def published_layer_deps(fiches: Sequence[Fiche]) -> list[dg.AssetKey]:
     """Every silver layer and every public gold file: what the lakehouse-wide assets read."""
     deps = [silver_key(f.id) for f in fiches]
-    return deps + [gold_key(f.id) for f in fiches if f.kind == "vector" and f.is_public]
+    return deps + [gold_key(f.id) for f in fiches if publishes_gold(f)]
+
+
+def publishes_gold(fiche: Fiche) -> bool:
+    return kind_of(fiche).gold and fiche.is_public
 
 
 def _tiles(context: dg.AssetExecutionContext) -> list[str] | None:
@@ -57,70 +53,6 @@ def _tiles(context: dg.AssetExecutionContext) -> list[str] | None:
         if context.has_partition_key_range or context.has_partition_key
         else None
     )
-
-
-def _ingest(
-    store: Lakehouse,
-    fiche: Fiche,
-    tiles: list[str] | None,
-    run_id: str,
-    log: logging.Logger | None = None,
-) -> IngestReport:
-    """Every landed vintage of the fiche's source, merged for the tiles."""
-    entries = read_manifest(store, fiche.source.name)
-    if fiche.table is not None:
-        t = fiche.table
-        source = TableSource(
-            dict(t.columns), dict(t.rename), t.id_column, t.delimiter, fiche.source.encoding
-        )
-        return ingest_table(store, fiche.id, source, entries, run_id=run_id)
-    if fiche.pointcloud is not None:
-        p = fiche.pointcloud
-        source = PointCloudSource(fiche.source.crs, p.resolution, p.pipelines(), p.chunk_points)
-        return ingest_pointcloud(
-            store,
-            fiche.id,
-            source,
-            entries,
-            tiles=tiles,
-            run_id=run_id,
-            extent=fiche.criteria.c06_extent.bbox,
-            on_tile=lambda tile, done, total: (log or LOG).info(
-                f"{fiche.id}: tile {tile} rasterized ({done}/{total})"
-            ),
-        )
-    if fiche.vector is not None:
-        v = fiche.vector
-        precision = fiche.criteria.c08_precision
-        spec = LayerSpec(
-            dict(v.columns),
-            dict(v.rename),
-            v.id_column,
-            list(v.identity_columns),
-            v.keep_z,
-            geometry_type=v.geometry_type,
-            extent=fiche.criteria.c06_extent.bbox,
-            extent_tolerance=max(precision.resolution_m or 0, precision.positional_accuracy_m or 0),
-        )
-        source = VectorSource(
-            fiche.source.format, fiche.source.layer, fiche.source.crs, spec, fiche.source.encoding
-        )
-        return ingest_vector(store, fiche.id, source, entries, tiles=tiles, run_id=run_id)
-    assert fiche.raster is not None
-    r = fiche.raster
-    raster = RasterSource(fiche.source.crs, r.resolution, r.nodata, r.dtype)
-    return ingest_raster(store, fiche.id, raster, entries, tiles=tiles, run_id=run_id)
-
-
-def _preview(store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:
-    if summary.current is None or summary.rows == 0:
-        return None
-    if fiche.kind == "table":
-        return None
-    if fiche.kind != "vector":
-        paths = [str(store.root / p) for p in summary.current["path"].to_pylist()]
-        return preview.raster_preview(paths, fiche.title)
-    return preview.vector_preview(summary.wkb, fiche.title)
 
 
 def build_source_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
@@ -177,7 +109,9 @@ def build_source_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
 
 
 def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    """Merge every landed vintage into the concept's silver history, for the run's tiles."""
+    """Land every delivery into the concept's silver tables (merged vintages, or appended
+    observations), for the run's tiles, and check the criteria in the same step."""
+    kind = kind_of(fiche)
 
     @dg.asset(
         key=silver_key(fiche.id),
@@ -197,14 +131,11 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
     def _layer(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         store = context.resources.lakehouse.store()
         scope = _tiles(context)
-        report = _ingest(store, fiche, scope, context.run.run_id, context.log)
-        summary = summarize(store, fiche.id, scope)
-        image = _preview(store, fiche, summary)
-        uri = store.table_uri(fiche.id, "versions")
+        landing = kind.land(store, fiche, scope, context.run.run_id, context.log.info)
         return dg.MaterializeResult(
-            metadata={**layer_metadata(summary, uri, image), **ingest_metadata(report)},
+            metadata=landing_metadata(landing),
             check_results=criteria_check_results(
-                fiche, observe(store, fiche, scope, rows=summary.current)
+                fiche, observe(store, fiche, scope, rows=landing.rows)
             ),
         )
 
@@ -254,11 +185,6 @@ def build_concept_assets(
     assets = [build_source_asset(group) for group in by_source.values()]
     with warnings.catch_warnings():  # checks per tile partition are a preview feature
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        assets += [
-            build_series_asset(f, [bronze_key(f.source.name)], silver_key(f.id))
-            if f.kind == "timeseries"
-            else build_layer_asset(f, tiles)
-            for f in fiches
-        ]
-    assets += [build_gold_asset(f) for f in fiches if f.kind == "vector" and f.is_public]
+        assets += [build_layer_asset(f, tiles) for f in fiches]
+    assets += [build_gold_asset(f) for f in fiches if publishes_gold(f)]
     return assets

@@ -1,4 +1,4 @@
-"""Materialization metadata of layers: counts, extent, CRS, Delta version, schema, preview."""
+"""Materialization metadata: a kind's landing report, and PNG previews, as Dagster values."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import base64
 import dagster as dg
 import pyarrow as pa
 
-from jnft.ingest.vintages import IngestReport
-from jnft.lakehouse.summary import LayerSummary
+from jnft.kinds import Landing
 
 
 def table_schema(schema: pa.Schema) -> dg.TableSchema:
@@ -20,32 +19,17 @@ def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{encoded})")
 
 
-def layer_metadata(summary: LayerSummary, uri: str, preview: bytes | None) -> dict:
+def landing_metadata(landing: Landing) -> dict:
+    """Plain values as they are (lists and mappings as JSON), tables as Markdown, the URI as
+    a path, the schema as a table schema, the preview as an image."""
     metadata: dict = {
-        "dagster/row_count": summary.rows,
-        "crs": summary.crs,
-        "bbox": dg.MetadataValue.json(list(summary.bbox) if summary.bbox else None),
-        "delta_version": summary.versions_version,
-        "closures_delta_version": summary.closures_version,
-        "dagster/uri": dg.MetadataValue.path(uri),
+        name: dg.MetadataValue.json(value) if isinstance(value, list | dict | None) else value
+        for name, value in landing.values.items()
     }
-    if summary.schema is not None:
-        metadata["dagster/column_schema"] = table_schema(summary.schema)
-    if preview is not None:
-        metadata["preview"] = png_markdown(preview, "map preview")
+    metadata["dagster/uri"] = dg.MetadataValue.path(landing.uri)
+    metadata |= {name: dg.MetadataValue.md(text) for name, text in landing.markdown.items()}
+    if landing.schema is not None:
+        metadata["dagster/column_schema"] = table_schema(landing.schema)
+    if landing.preview is not None:
+        metadata["preview"] = png_markdown(landing.preview, "preview")
     return metadata
-
-
-def ingest_metadata(report: IngestReport) -> dict:
-    totals = report.totals()
-    return {
-        "vintages_merged": dg.MetadataValue.json([m.vintage.isoformat() for m in report.merges]),
-        "vintages_already_merged": dg.MetadataValue.json(report.skipped_vintages),
-        "inserted": totals["inserted"],
-        "changed": totals["changed"],
-        "closed": totals["closed"],
-        "quarantined": report.quarantined,
-        "repaired_geometries": report.repaired,
-        "rejected_files": dg.MetadataValue.json(report.rejected_files),
-        "incomplete_vintages": dg.MetadataValue.json(report.incomplete_vintages),
-    }

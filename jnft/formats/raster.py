@@ -243,3 +243,17 @@ def describe(
 def overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
     """Whether two boxes share some area (touching edges do not count)."""
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def cog_problem(path: Path) -> str | None:
+    """Why a file is not a usable COG tile (None when it is)."""
+    if not path.exists():
+        return f"{path.name}: missing"
+    with rasterio.open(path) as src:
+        if not src.profile.get("tiled"):
+            return f"{path}: not tiled"
+        if not src.overviews(1) and max(src.width, src.height) > 512:
+            return f"{path}: no overviews"
+        if src.crs is None:
+            return f"{path}: no CRS"
+    return None

@@ -99,12 +99,13 @@ def _concepts_characterize(args: argparse.Namespace) -> int:
 def _concepts_pipeline(args: argparse.Namespace) -> int:
     import json
 
+    from jnft.kinds.pointcloud import PointCloudSpec
     from jnft.quality.fiche import load_fiche
 
     fiche = load_fiche(load_settings().concepts / f"{args.concept}.yaml")
-    if fiche.pointcloud is None:
+    if not isinstance(fiche.spec, PointCloudSpec):
         raise ValueError(f"{fiche.id} is not a point-cloud concept: it has no pipelines")
-    pipelines = fiche.pointcloud.pipelines()
+    pipelines = fiche.spec.pipelines()
     if args.product not in pipelines:
         raise ValueError(f"{fiche.id} has no product {args.product!r}: {sorted(pipelines)}")
     output = args.output or f"{fiche.id}_{args.product}.tif"

@@ -17,7 +17,7 @@ def build_gauge_schedule(fiches: Sequence[Fiche]) -> dg.ScheduleDefinition | Non
     hourly = [
         f
         for f in fiches
-        if f.kind == "timeseries"
+        if not f.tiled  # an unpartitioned job: series, and other untiled concepts
         and duration_days(f.criteria.c03_frequency.update_frequency) <= HOUR_DAYS
     ]
     if not hourly:

@@ -16,14 +16,13 @@ from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.version import VersionExtension
 from stac_pydantic import Catalog, Collection, Item
 
+from jnft.kinds import kind_of
 from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.history import history
 from jnft.lakehouse.store import Lakehouse
 from jnft.quality.fiche import Fiche
 from jnft.tiles import TARGET_CRS, tile_bounds
 
-COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
-PARQUET_TYPE = "application/vnd.apache.parquet"
 _MODELS = {"Catalog": Catalog, "Collection": Collection, "Feature": Item}
 
 
@@ -79,13 +78,12 @@ def _items(
 ) -> list[pystac.Item]:
     """One item per tile and vintage still holding current rows, in the tile's footprint."""
     items = []
-    # A raster or point-cloud index has one row per tile and vintage: `path` is the COG (the
-    # first product's for a point cloud, whose `products` lists them all).
-    extra = {
-        "raster": [pl.col("path").first()],
-        "pointcloud": [pl.col("products").first()],
-    }.get(fiche.kind, [])
-    groups = rows.group_by(["tile", "vintage"]).agg(pl.len().alias("rows"), *extra)
+    kind = kind_of(fiche)
+    # A grid's index has one row per tile and vintage, whose COGs its kind names; a layer's
+    # item points at its gold snapshot.
+    groups = rows.group_by(["tile", "vintage"]).agg(
+        pl.len().alias("rows"), pl.all().exclude("tile", "vintage", "geometry").first()
+    )
     for row in groups.sort(["tile", "vintage"]).iter_rows(named=True):
         bounds = tile_bounds(row["tile"])
         lonlat = _to_lonlat(bounds)
@@ -98,29 +96,8 @@ def _items(
             collection=collection.id,
         )
         ProjectionExtension.ext(item, add_if_missing=True).apply(code=TARGET_CRS, bbox=list(bounds))
-        if fiche.kind == "raster":
-            item.add_asset(
-                "data",
-                pystac.Asset(str(store.root / row["path"]), media_type=COG_TYPE, roles=["data"]),
-            )
-        elif fiche.kind == "pointcloud":
-            for product, path in json.loads(row["products"]).items():
-                item.add_asset(
-                    product,
-                    pystac.Asset(
-                        str(store.root / path), media_type=COG_TYPE, roles=["data"], title=product
-                    ),
-                )
-        else:
-            item.add_asset(
-                "data",
-                pystac.Asset(
-                    str(store.gold_path(fiche.id)),
-                    media_type=PARQUET_TYPE,
-                    roles=["data"],
-                    title="current snapshot (GeoParquet 1.1)",
-                ),
-            )
+        for name, asset in kind.stac_assets(store, fiche, row).items():
+            item.add_asset(name, asset)
         item.add_asset(
             "history",
             pystac.Asset(
@@ -180,9 +157,10 @@ def build_catalog(store: Lakehouse, fiches: list[Fiche]) -> Path:
         title="jnft — jumeau numérique du territoire",
     )
     for fiche in fiches:
-        if not fiche.is_public or fiche.kind == "table":  # restricted data never reaches the
+        footprint = kind_of(fiche).footprint
+        if not fiche.is_public or footprint == "none":  # restricted data never reaches the
             continue  # catalog; attribute tables have no footprint of their own
-        if fiche.kind == "timeseries":
+        if footprint == "stations":
             collection = _series_collection(fiche, store)
             if collection is not None:
                 catalog.add_child(collection)

@@ -10,13 +10,10 @@ import polars as pl
 import pyarrow as pa
 import yaml
 
-from jnft.lakehouse.delta import open_table
-from jnft.lakehouse.history import current
-from jnft.lakehouse.observations import current_observations
+from jnft.kinds import Observation, kind_of
 from jnft.lakehouse.store import Lakehouse
 from jnft.quality.checks import Outcome
 from jnft.quality.fiche import Fiche
-from jnft.quality.observe import Observation
 from jnft.tiles import TARGET_CRS
 
 SYSTEM_COLUMNS = {
@@ -56,17 +53,11 @@ SYSTEM_COLUMNS = {
 }
 
 
-GEOMETRY_OF_KIND = {
-    "raster": "Raster",
-    "pointcloud": "PointCloud",
-    "table": "None",
-    "timeseries": "Point",
-}  # the stations of a series
-
-
-def _geometry_type(types: list[str], kind: str) -> str:
-    if kind in GEOMETRY_OF_KIND:
-        return GEOMETRY_OF_KIND[kind]
+def _geometry_type(types: list[str], fiche: Fiche) -> str:
+    """The observed geometry type: the kind's own when it has only one (a grid, a station)."""
+    declared = kind_of(fiche).geometry_types
+    if len(declared) == 1:
+        return declared[0]
     names = {t.removesuffix(" Z") for t in types}
     multi = {n for n in names if n.startswith("Multi")}
     return sorted(multi or names)[0] if names else "Unknown"
@@ -83,7 +74,7 @@ def characterize(fiche: Fiche, rows: pa.Table, obs: Observation) -> dict:
     ranges = {
         c: [frame[c].min(), frame[c].max()] for c in numeric if frame[c].null_count() < frame.height
     }
-    if fiche.kind in ("raster", "pointcloud") and frame.height:
+    if kind_of(fiche).gridded and frame.height:
         ranges["value"] = [frame["minimum"].min(), frame["maximum"].max()]
     bbox = None
     if obs.bbox:
@@ -98,7 +89,7 @@ def characterize(fiche: Fiche, rows: pa.Table, obs: Observation) -> dict:
         "id": fiche.id,
         "criteria": {
             "c01_nature": {
-                "geometry_type": _geometry_type(obs.geometry_types, fiche.kind),
+                "geometry_type": _geometry_type(obs.geometry_types, fiche),
                 "attributes": attributes,
             },
             "c03_frequency": {
@@ -160,12 +151,9 @@ def _cell(values: dict) -> str:
 
 
 def has_data(store: Lakehouse, fiche: Fiche) -> bool:
-    table = "observations" if fiche.kind == "timeseries" else "versions"
-    return open_table(store.table_uri(fiche.id, table)) is not None
+    return kind_of(fiche).exists(store, fiche)
 
 
 def current_rows(store: Lakehouse, fiche: Fiche) -> pa.Table:
-    """The current rows of any kind of concept: history rows, or current observations."""
-    if fiche.kind == "timeseries":
-        return current_observations(store.table_uri(fiche.id, "observations")).to_arrow()
-    return current(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"))
+    """The current rows of any kind of concept (all tiles)."""
+    return kind_of(fiche).current(store, fiche)

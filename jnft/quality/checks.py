@@ -11,27 +11,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from jnft.kinds import Observation, kind_of
 from jnft.quality.criteria import LICENCES
 from jnft.quality.fiche import CRITERIA, Fiche
-from jnft.quality.observe import Observation
 
 BLOCKING = ("c01_nature", "c06_extent", "c09_quality", "c10_standard")
-# Acquisition methods that can produce each kind of data.
-METHODS = {
-    "vector": {
-        "photogrammetry",
-        "survey",
-        "compilation",
-        "administrative",
-        "census",
-        "model",
-        "lidar",
-    },
-    "raster": {"lidar", "photogrammetry", "model", "survey", "compilation"},
-    "pointcloud": {"lidar", "photogrammetry"},
-    "timeseries": {"sensor", "survey", "model"},
-    "table": {"census", "administrative", "survey", "compilation", "model"},
-}
 _DURATION = re.compile(
     r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?$"
 )
@@ -65,7 +49,8 @@ def _quarantine_problems(obs: Observation, criterion: str) -> list[str]:
 def c01_nature(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     nature = fiche.criteria.c01_nature
     missing = sorted(set(nature.attributes) - set(obs.columns))
-    if fiche.kind in ("timeseries", "table"):
+    kind = kind_of(fiche)
+    if kind.footprint in ("stations", "none"):  # rows of values, located elsewhere or not
         ok = obs.rows > 0 and not missing
         return Outcome(
             ok,
@@ -74,7 +59,7 @@ def c01_nature(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
             else "no row",
             {"columns": obs.columns},
         )
-    if fiche.kind != "vector":
+    if kind.gridded:
         ok = obs.rows > 0 and not missing
         return Outcome(
             ok,
@@ -149,7 +134,7 @@ def c03_frequency(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
 
 def c04_origin(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     method = fiche.criteria.c04_origin.acquisition_method
-    ok = method in METHODS[fiche.kind]
+    ok = method in kind_of(fiche).methods
     return Outcome(
         ok,
         f"{method} data, {fiche.kind}"
@@ -179,7 +164,7 @@ def c06_extent(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
         "observed_bbox": list(obs.bbox) if obs.bbox else None,
         "tiles": obs.tiles,
     }
-    if fiche.kind == "table":
+    if kind_of(fiche).footprint == "none":
         return Outcome(
             obs.rows > 0,
             f"attribute table of {obs.rows} rows keyed by code, joined to geometries in SQL",
@@ -219,7 +204,7 @@ def c07_access(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
 def c08_precision(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     precision = fiche.criteria.c08_precision
     metadata = precision.model_dump(exclude_none=True)
-    if fiche.kind == "pointcloud" and precision.point_density_per_m2 is not None:
+    if kind_of(fiche).points and precision.point_density_per_m2 is not None:
         sparse = {t: d for t, d in obs.densities.items() if d < precision.point_density_per_m2}
         metadata["observed_density_per_m2"] = obs.densities
         if sparse or not obs.densities:
@@ -230,7 +215,7 @@ def c08_precision(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
                 metadata,
             )
         return Outcome(True, f"density {min(obs.densities.values()):.1f}/m² or more", metadata)
-    if fiche.kind != "vector" and precision.resolution_m is not None:
+    if kind_of(fiche).gridded and precision.resolution_m is not None:
         coarse = [r for r in obs.resolutions if r > precision.resolution_m + 1e-9]
         metadata["observed_resolutions"] = obs.resolutions
         if coarse or not obs.resolutions:
@@ -271,7 +256,7 @@ def c09_quality(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
 def c10_standard(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     standard = fiche.criteria.c10_standard
     problems = list(obs.cog_problems)
-    if fiche.kind == "vector" and obs.gold_geo is not None:
+    if obs.gold_geo is not None:
         column = obs.gold_geo.get("columns", {}).get("geometry", {})
         if obs.gold_geo.get("version") != "1.1.0" or column.get("encoding") != "WKB":
             problems.append("gold file is not GeoParquet 1.1 with WKB geometry")

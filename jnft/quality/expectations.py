@@ -14,6 +14,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network: nothing ma
 import great_expectations as gx
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from jnft.kinds import kind_of
 from jnft.quality.fiche import Fiche
 
 
@@ -42,7 +43,7 @@ def quality_expectations(fiche: Fiche) -> list[gx.expectations.Expectation]:
     for column, (low, high) in (quality.ranges or {}).items():
         # A raster's range applies to its cell values: the index's minimum and maximum
         # (of the first product for a point cloud).
-        gridded = fiche.kind in ("raster", "pointcloud")
+        gridded = kind_of(fiche).gridded
         for target in ["minimum", "maximum"] if gridded else [column]:
             suite.append(
                 gx.expectations.ExpectColumnValuesToBeBetween(

@@ -4,8 +4,8 @@ valid rows are materialized and the failing rows wait in quarantine with theirs.
 import pytest
 from deltalake import DeltaTable
 
-from jnft.assets.factory import _ingest
 from jnft.ingest.bronze import land_files
+from jnft.kinds import kind_of
 from jnft.lakehouse.store import Lakehouse
 from jnft.quality.checks import evaluate
 from jnft.quality.fiche import load_fiche
@@ -22,22 +22,22 @@ def test_broken_layer_fails_exactly_the_expected_criteria(small_sources, tmp_pat
     sources = write_broken(small_sources, name, tmp_path / "sources")
     store = Lakehouse.at(tmp_path / "lake")
     land_files(store, "bdtopo", sources, BATIMENT.source.pattern, BATIMENT.source.vintage_pattern)
-    report = _ingest(store, BATIMENT, None, "run")
+    landing = kind_of(BATIMENT).land(store, BATIMENT, None, "run", print)
     outcomes = evaluate(BATIMENT, observe(store, BATIMENT, None))
     failing = {c for c, o in outcomes.items() if not o.passed}
     assert failing == expected, {c: outcomes[c].description for c in failing | expected}
     for criterion in expected:
         assert len(outcomes[criterion].description) > 20  # says what is wrong
     rows = DeltaTable(store.table_uri("batiment", "quarantine")).to_pyarrow_table()
-    assert rows.num_rows == quarantined == report.quarantined
+    assert rows.num_rows == quarantined == landing.values["quarantined"]
     assert all(r for r in rows["reason"].to_pylist())
-    assert report.merges[0].inserted > 100  # the valid rows are materialized
+    assert landing.values["inserted"] > 100  # the valid rows are materialized
 
 
 def test_wrong_crs_is_named_as_such(small_sources, tmp_path):
     sources = write_broken(small_sources, "wrong_crs", tmp_path / "sources")
     store = Lakehouse.at(tmp_path / "lake")
     land_files(store, "bdtopo", sources, BATIMENT.source.pattern, BATIMENT.source.vintage_pattern)
-    _ingest(store, BATIMENT, None, "run")
+    kind_of(BATIMENT).land(store, BATIMENT, None, "run", print)
     description = evaluate(BATIMENT, observe(store, BATIMENT, None))["c06_extent"].description
     assert "longitude/latitude degrees" in description and "wrong CRS" in description

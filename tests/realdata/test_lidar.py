@@ -29,7 +29,7 @@ def test_our_half_metre_dtm_matches_ign_on_tile_77055_627760(shared_data, record
     ) as src:
         reference, nodata = src.read(1), src.nodata
         window = GridWindow.from_bounds(tuple(src.bounds), 0.5)
-    stages = load_fiche(CONCEPTS_DIR / "nuage_lidar.yaml").pointcloud.products["mnt"]
+    stages = load_fiche(CONCEPTS_DIR / "nuage_lidar.yaml").spec.products["mnt"]
     dtm = parse_pipeline(stages, default_resolution=0.5)
     info = read_info(path)
     ours = rasterize_tile([(path, info.bounds)], {"mnt": dtm}, window).arrays["mnt"]
@@ -54,7 +54,7 @@ def test_a_full_lidar_hd_tile_becomes_indexed_cogs(shared_data, tmp_path):
     fiche = load_fiche(CONCEPTS_DIR / "nuage_lidar.yaml")
     store = Lakehouse.at(tmp_path)
     entry = BronzeEntry("1" * 64, path.name, f"lidar/{path.name}", str(path), "2023-01-01", 0, "")
-    source = PointCloudSource("EPSG:2154", 1.0, fiche.pointcloud.pipelines(), 100_000)
+    source = PointCloudSource("EPSG:2154", 1.0, fiche.spec.pipelines(), 100_000)
     report = ingest_pointcloud(store, "lidar", source, [entry], tiles=None, run_id="r")
     assert report.rejected_files == [] and report.merges[0].inserted == 1
     (index,) = current(

@@ -1,0 +1,129 @@
+"""What a kind of concept declares: its fiche spec, the formats it reads, what its criteria may
+say (geometry type, acquisition methods), and how its data is landed, read back, observed for
+the checks, viewed in SQL, previewed and catalogued. Each kind module subclasses `Kind`; callers
+loop over the registry (`jnft/kinds/__init__.py`) instead of branching on a kind's name."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import pandas as pd
+import pyarrow as pa
+from pydantic import BaseModel
+
+from jnft.lakehouse.store import Lakehouse
+
+if TYPE_CHECKING:  # the fiche composes a kind's spec: kinds only read fiches
+    import pystac
+
+    from jnft.quality.expectations import ExpectationOutcome
+    from jnft.quality.fiche import Fiche
+
+# How a kind's rows locate themselves: features with geometries, tiles of a grid, stations
+# that carry the location of their observations, or nothing (attribute tables, joined by code).
+Footprint = Literal["features", "grid", "stations", "none"]
+
+
+@dataclass
+class Observation:
+    """What the data shows about a concept: the observed half of the criteria."""
+
+    rows: int = 0
+    columns: list[str] = field(default_factory=list)
+    geometry_types: list[str] = field(default_factory=list)
+    bbox: tuple[float, float, float, float] | None = None
+    tiles: list[str] = field(default_factory=list)
+    vintages: list[str] = field(default_factory=list)
+    source_files: set[str] = field(default_factory=set)  # sha256 the rows trace to
+    bronze_files: set[str] = field(default_factory=set)  # sha256 landed in bronze
+    expectations: list[ExpectationOutcome] = field(default_factory=list)  # the C9 suite
+    # Rows of the latest delivery that were quarantined: criterion -> reason -> count.
+    quarantined: dict[str, dict[str, int]] = field(default_factory=dict)
+    resolutions: list[float] = field(default_factory=list)
+    crs: list[str] = field(default_factory=list)
+    cog_problems: list[str] = field(default_factory=list)
+    densities: dict[str, float] = field(default_factory=dict)  # points/m² per tile
+    rejected_files: int = 0  # whole files of the concept in quarantine
+    gold_geo: dict | None = None
+    # The columns the C9 suite checks (`feature_id`, required, ranged, `geometry_is_valid`).
+    checked: pd.DataFrame | None = None
+
+    @property
+    def latest_vintage(self) -> dt.date | None:
+        return dt.date.fromisoformat(max(self.vintages)) if self.vintages else None
+
+
+@dataclass
+class Landing:
+    """What landing a concept's deliveries did, for the materialization: plain values (lists
+    and dicts shown as JSON), Markdown tables, the current rows in scope (observed by the
+    checks) and a preview."""
+
+    uri: str
+    values: dict[str, Any]
+    markdown: dict[str, str] = field(default_factory=dict)
+    rows: pa.Table | None = None
+    schema: pa.Schema | None = None
+    preview: bytes | None = None
+
+
+class Kind:
+    """A kind of concept. Subclasses set the class attributes and implement the methods."""
+
+    name: ClassVar[str]
+    spec: ClassVar[type[BaseModel]]  # the fiche's `<name>:` section
+    formats: ClassVar[tuple[str, ...]]  # source formats it reads
+    geometry_types: ClassVar[tuple[str, ...]]  # what criteria.c01_nature.geometry_type may say
+    methods: ClassVar[frozenset[str]]  # acquisition methods (C4) that can produce it
+    footprint: ClassVar[Footprint]
+    tileable: ClassVar[bool] = True  # whether its layer may be partitioned by tile
+    gold: ClassVar[bool] = False  # whether it is published as a gold GeoParquet snapshot
+    points: ClassVar[bool] = False  # whether its precision is a point density (C8)
+
+    @property
+    def gridded(self) -> bool:
+        return self.footprint == "grid"
+
+    def check(self, fiche: Fiche) -> None:
+        """Raise ValueError when the fiche's parts disagree (beyond the spec's own rules)."""
+
+    def companion_patterns(self, fiche: Fiche) -> list[str]:
+        """Patterns of files landed with the deliveries (beside `source.pattern`)."""
+        return []
+
+    def land(
+        self,
+        store: Lakehouse,
+        fiche: Fiche,
+        tiles: list[str] | None,
+        run_id: str,
+        progress: Callable[[str], None],
+    ) -> Landing:
+        """Merge or append every landed delivery of the concept for the tiles, reporting
+        progress of long work through `progress`."""
+        raise NotImplementedError
+
+    def exists(self, store: Lakehouse, fiche: Fiche) -> bool:
+        """Whether the concept has a table in the lakehouse yet."""
+        raise NotImplementedError
+
+    def current(self, store: Lakehouse, fiche: Fiche, tiles: list[str] | None = None) -> pa.Table:
+        """The current rows (all tiles when None)."""
+        raise NotImplementedError
+
+    def observe(
+        self, store: Lakehouse, fiche: Fiche, obs: Observation, rows: pa.Table, tiles: list[str]
+    ) -> None:
+        """Fill the observation from the current rows (not empty) of the tiles in scope."""
+        raise NotImplementedError
+
+    def views(self, store: Lakehouse, fiche: Fiche) -> list[dict[str, str]]:
+        """Placeholders of the SQL templates (`-- applies-to: <kind>`) for this concept."""
+        raise NotImplementedError
+
+    def stac_assets(self, store: Lakehouse, fiche: Fiche, row: dict) -> dict[str, pystac.Asset]:
+        """The data assets of a catalog item (one tile and vintage of current rows)."""
+        return {}

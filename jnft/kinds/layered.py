@@ -1,0 +1,150 @@
+"""What the kinds kept as a history of versions (vector, raster, point cloud, table) share: the
+`versions` + `closures` tables, the merge report and summary of a landing, the bookkeeping the
+checks observe (tiles, vintages, quarantined rows, source files) and the history SQL views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import polars as pl
+import pyarrow as pa
+import shapely
+
+from jnft.ingest.bronze import read_manifest
+from jnft.ingest.vintages import IngestReport
+from jnft.kinds.base import Kind, Landing, Observation
+from jnft.lakehouse.bookkeeping import merged_vintages, quarantined_rows
+from jnft.lakehouse.delta import open_table
+from jnft.lakehouse.history import current
+from jnft.lakehouse.store import Lakehouse
+from jnft.lakehouse.summary import LayerSummary, summarize
+
+if TYPE_CHECKING:
+    from jnft.ingest.bronze import BronzeEntry
+    from jnft.quality.fiche import Fiche
+
+# The versions' columns in the history views: the WKB geometry read as GEOMETRY.
+GEOMETRY_COLUMNS = "v.* REPLACE (ST_GeomFromWKB(v.geometry) AS geometry)"
+HISTORY_TABLES = ("versions", "closures", "quarantine")
+
+
+class LayeredKind(Kind):
+    """A kind whose rows are versions of features (or tiles) merged vintage by vintage."""
+
+    view_columns: str = GEOMETRY_COLUMNS  # what the history views select from `versions`
+    extra_views: tuple[str, ...] = ()  # further SQL templates applied to the concept
+
+    def merge(
+        self,
+        store: Lakehouse,
+        fiche: Fiche,
+        entries: list[BronzeEntry],
+        tiles: list[str] | None,
+        run_id: str,
+        progress: Callable[[str], None],
+    ) -> IngestReport:
+        """Merge the landed vintages of the concept for the tiles."""
+        raise NotImplementedError
+
+    def preview(self, store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:
+        return None
+
+    def land(
+        self,
+        store: Lakehouse,
+        fiche: Fiche,
+        tiles: list[str] | None,
+        run_id: str,
+        progress: Callable[[str], None],
+    ) -> Landing:
+        entries = read_manifest(store, fiche.source.name)
+        report = self.merge(store, fiche, entries, tiles, run_id, progress)
+        summary = summarize(store, fiche.id, tiles)
+        totals = report.totals()
+        values = {
+            "dagster/row_count": summary.rows,
+            "crs": summary.crs,
+            "bbox": list(summary.bbox) if summary.bbox else None,
+            "delta_version": summary.versions_version,
+            "closures_delta_version": summary.closures_version,
+            "vintages_merged": [m.vintage.isoformat() for m in report.merges],
+            "vintages_already_merged": report.skipped_vintages,
+            **totals,
+            "quarantined": report.quarantined,
+            "repaired_geometries": report.repaired,
+            "rejected_files": report.rejected_files,
+            "incomplete_vintages": report.incomplete_vintages,
+        }
+        has_rows = summary.current is not None and summary.rows > 0
+        return Landing(
+            uri=store.table_uri(fiche.id, "versions"),
+            values=values,
+            rows=summary.current,
+            schema=summary.schema,
+            preview=self.preview(store, fiche, summary) if has_rows else None,
+        )
+
+    def exists(self, store: Lakehouse, fiche: Fiche) -> bool:
+        return open_table(store.table_uri(fiche.id, "versions")) is not None
+
+    def current(self, store: Lakehouse, fiche: Fiche, tiles: list[str] | None = None) -> pa.Table:
+        return current(
+            store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"), tiles
+        )
+
+    def ranged_columns(self, fiche: Fiche) -> list[str]:
+        """The columns C9's declared ranges apply to."""
+        return list(fiche.criteria.c09_quality.ranges or {})
+
+    def observe(
+        self, store: Lakehouse, fiche: Fiche, obs: Observation, rows: pa.Table, tiles: list[str]
+    ) -> None:
+        """The bookkeeping every layer shares and the columns of its C9 suite; kinds add what
+        their rows show."""
+        frame = pl.from_arrow(rows)
+        if self.footprint != "none":
+            obs.bbox = (
+                frame["bbox_xmin"].min(),
+                frame["bbox_ymin"].min(),
+                frame["bbox_xmax"].max(),
+                frame["bbox_ymax"].max(),
+            )
+        obs.tiles = sorted(frame["tile"].unique().to_list())
+        obs.vintages = merged_vintages(store, fiche.id, obs.tiles)
+        obs.quarantined = _latest_quarantined(store, fiche.id, obs.tiles)
+        obs.source_files = {
+            s for value in frame["source_sha256"].unique().to_list() for s in value.split(",")
+        }
+        quality = fiche.criteria.c09_quality
+        columns = dict.fromkeys(
+            ["feature_id", *quality.required_attributes, *self.ranged_columns(fiche)]
+        )
+        obs.checked = frame.select([c for c in columns if c in frame.columns]).to_pandas()
+        obs.checked["geometry_is_valid"] = (
+            shapely.is_valid(shapely.from_wkb(rows["geometry"].to_numpy(zero_copy_only=False)))
+            if self.footprint != "none"
+            else True  # no geometry: the codes join to one
+        )
+
+    def views(self, store: Lakehouse, fiche: Fiche) -> list[dict[str, str]]:
+        tables = {t: store.table_uri(fiche.id, t) for t in HISTORY_TABLES}
+        subs = [{"kind": "history", "concept": fiche.id, "columns": self.view_columns, **tables}]
+        subs += [{"kind": kind, "concept": fiche.id, **tables} for kind in self.extra_views]
+        if fiche.is_public:
+            subs.append({"kind": "public", "concept": fiche.id, **tables})
+        return subs
+
+
+def _latest_quarantined(store: Lakehouse, concept: str, tiles: list[str]) -> dict:
+    """Quarantined rows of the files of the latest vintage merged into these tiles."""
+    log = open_table(store.table_uri(concept, "merges"))
+    if log is None:
+        return {}
+    merged = pl.from_arrow(log.to_pyarrow_table(columns=["tile", "vintage", "sources"]))
+    merged = merged.filter(pl.col("tile").is_in(tiles))
+    if merged.is_empty():
+        return {}
+    latest = merged.filter(pl.col("vintage") == merged["vintage"].max())
+    files = {s for key in latest["sources"].to_list() for s in key.split(",")}
+    return quarantined_rows(store, concept, files)

@@ -1,0 +1,92 @@
+"""Raster concepts (RGE ALTI / BD ALTI DEMs, other grids): source grids mosaicked onto the
+10 km tiles as COGs, one index row per tile and vintage, historized like features."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+import pyarrow as pa
+import pystac
+from pydantic import BaseModel, ConfigDict, Field
+
+from jnft.formats import preview
+from jnft.formats.raster import cog_problem
+from jnft.ingest.raster import RasterSource, ingest_raster
+from jnft.ingest.vintages import IngestReport
+from jnft.kinds.base import Observation
+from jnft.kinds.layered import LayeredKind
+from jnft.lakehouse.store import Lakehouse
+from jnft.lakehouse.summary import LayerSummary
+
+if TYPE_CHECKING:
+    from jnft.ingest.bronze import BronzeEntry
+    from jnft.quality.fiche import Fiche
+
+COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
+
+
+class RasterSpec(BaseModel):
+    """How a raster source maps to COG tiles."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    resolution: float = Field(gt=0)
+    nodata: float = -99999.0
+    dtype: Literal["float32", "float64", "int16", "uint8"] = "float32"
+    unit: str = "m"
+
+
+class GriddedKind(LayeredKind):
+    """A kind indexed by tile: each index row points at COGs (`path`, or `products`)."""
+
+    footprint = "grid"
+    view_columns = "v.* REPLACE (ST_GeomFromWKB(v.geometry) AS geometry)"
+
+    def ranged_columns(self, fiche: Fiche) -> list[str]:
+        # A grid's range applies to its cell values: the index's minimum and maximum.
+        return ["minimum", "maximum"]
+
+    def cog_paths(self, rows: pa.Table) -> list[str]:
+        return rows["path"].to_pylist()
+
+    def preview(self, store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:
+        paths = [str(store.root / p) for p in summary.current["path"].to_pylist()]
+        return preview.raster_preview(paths, fiche.title)
+
+    def observe(
+        self, store: Lakehouse, fiche: Fiche, obs: Observation, rows: pa.Table, tiles: list[str]
+    ) -> None:
+        super().observe(store, fiche, obs, rows, tiles)
+        obs.resolutions = sorted(set(rows["resolution"].to_pylist()))
+        obs.crs = sorted(set(rows["crs"].to_pylist()))
+        obs.cog_problems = [
+            p for path in self.cog_paths(rows) if (p := cog_problem(store.root / path))
+        ]
+
+
+class RasterKind(GriddedKind):
+    name = "raster"
+    spec = RasterSpec
+    formats = ("AAIGrid", "GTiff")
+    geometry_types = ("Raster",)
+    methods = frozenset({"lidar", "photogrammetry", "model", "survey", "compilation"})
+    extra_views = ("raster",)
+
+    def merge(
+        self,
+        store: Lakehouse,
+        fiche: Fiche,
+        entries: list[BronzeEntry],
+        tiles: list[str] | None,
+        run_id: str,
+        progress: Callable[[str], None],
+    ) -> IngestReport:
+        r: RasterSpec = fiche.spec
+        source = RasterSource(fiche.source.crs, r.resolution, r.nodata, r.dtype)
+        return ingest_raster(store, fiche.id, source, entries, tiles=tiles, run_id=run_id)
+
+    def stac_assets(self, store: Lakehouse, fiche: Fiche, row: dict) -> dict[str, pystac.Asset]:
+        return {
+            "data": pystac.Asset(str(store.root / row["path"]), media_type=COG_TYPE, roles=["data"])
+        }
