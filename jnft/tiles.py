@@ -64,3 +64,10 @@ def tiles_covering(bounds: tuple[float, float, float, float]) -> list[str]:
     y1 = int(np.ceil(ymax / step))
     km = step // 1000
     return [tile_name(i * km, (j + 1) * km) for i in range(x0, x1) for j in range(y0, y1)]
+
+
+def tile_grid_bounds(tile: str, resolution: float) -> tuple[float, float, float, float]:
+    """Cell-edge bounds of a tile's grid: centres on multiples of the resolution."""
+    xmin, ymin, xmax, ymax = tile_bounds(tile)
+    half = resolution / 2
+    return xmin - half, ymin + half, xmax - half, ymax + half

@@ -22,7 +22,7 @@ from rasterio.io import MemoryFile
 
 from jnft.formats.errors import SourceFileError
 from jnft.formats.geometry import crs_of
-from jnft.tiles import tile_bounds
+from jnft.tiles import tile_bounds, tile_grid_bounds
 
 COG_OPTIONS = {
     "COMPRESS": "DEFLATE",
@@ -77,13 +77,6 @@ def inspect_source(
     except rasterio.errors.RasterioError as error:
         raise SourceFileError(f"{path}: not a readable raster ({error})") from error
     return source_crs(path, fallback_crs), bounds
-
-
-def tile_grid_bounds(tile: str, resolution: float) -> tuple[float, float, float, float]:
-    """Cell-edge bounds of a tile's grid: centres on multiples of the resolution."""
-    xmin, ymin, xmax, ymax = tile_bounds(tile)
-    half = resolution / 2
-    return xmin - half, ymin + half, xmax - half, ymax + half
 
 
 def _check_alignment(src: rasterio.DatasetReader, resolution: float) -> None:

@@ -20,7 +20,7 @@ from jnft.ingest.vintages import (
 )
 from jnft.lakehouse.history import current_state
 from jnft.lakehouse.store import Lakehouse
-from jnft.tiles import BBOX_COLUMNS, tiles_covering
+from jnft.tiles import BBOX_COLUMNS, tile_grid_bounds, tiles_covering
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def ingest_raster(
         rows = []
         covered = tiles_covering(union_bounds(list(bounds.values()))) if bounds else []
         for tile in filter(wanted, covered):
-            grid = raster.tile_grid_bounds(tile, source.resolution)
+            grid = tile_grid_bounds(tile, source.resolution)
             overlapping = [p for p, b in bounds.items() if raster.overlaps(b, grid)]
             if not overlapping:
                 continue

@@ -1,7 +1,9 @@
-"""Reading the territory back from the lakehouse for a calculation: a DEM on a model grid,
-the current geometries and attributes of a layer, a station's series."""
+"""Reading the current territory back for a calculation: a layer's current rows and
+geometries, the DEM's tiles mosaicked over the extent of a model grid, a station's series."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import polars as pl
@@ -13,6 +15,7 @@ import shapely
 from jnft.lakehouse.history import current
 from jnft.lakehouse.observations import current_observations
 from jnft.lakehouse.store import Lakehouse
+from jnft.tiles import BBOX_COLUMNS
 
 
 def layer(store: Lakehouse, concept: str, columns: list[str] | None = None) -> pa.Table:
@@ -46,6 +49,22 @@ def dem_mosaic(
     for nodata in set(index["nodata"].to_pylist()):
         z[z == nodata] = np.nan
     return z
+
+
+def dem_over_grid(
+    store: Lakehouse, concept: str, resolution: float
+) -> tuple[np.ndarray, float, float, float]:
+    """(dem, x0, y1, its resolution): the DEM at its own resolution over the extent of its
+    tiles widened to whole cells of a model grid of `resolution` (centres on its multiples)."""
+    index = layer(store, concept, ["resolution", *BBOX_COLUMNS])
+    if not index.num_rows:
+        raise FileNotFoundError(f"no {concept} tile in the lakehouse: materialize it first")
+    source = index["resolution"][0].as_py()
+    lo = [math.floor(min(index[c].to_pylist()) / resolution) * resolution for c in BBOX_COLUMNS[:2]]
+    hi = [math.ceil(max(index[c].to_pylist()) / resolution) * resolution for c in BBOX_COLUMNS[2:]]
+    half = resolution / 2
+    bounds = (lo[0] - half, lo[1] + half, hi[0] - half, hi[1] + half)
+    return dem_mosaic(store, concept, bounds, source), bounds[0], bounds[3], source
 
 
 def station_series(store: Lakehouse, concept: str, station: str, variable: str) -> pl.DataFrame:

@@ -9,12 +9,16 @@ import datetime as dt
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import rasterio
 from deltalake import write_deltalake
 
 from jnft.formats import raster
 from jnft.lakehouse.delta import ensure_table
 from jnft.lakehouse.store import Lakehouse
+from jnft.simulation.exposure import EQUIPMENT_SCHEMA, EXPOSURE_SCHEMA
+from jnft.simulation.run import TileFlood
+from jnft.tiles import TARGET_CRS
 
 NODATA = -9999.0
 MAPS_SCHEMA = pa.schema(
@@ -75,3 +79,18 @@ def replace_rows(uri: str, rows: pa.Table, schema: pa.Schema, scenario: str, til
     ensure_table(uri, schema, ["scenario"])
     predicate = f"scenario = '{scenario}' AND tile = '{tile}'"
     write_deltalake(uri, rows.cast(schema), mode="overwrite", predicate=predicate)
+
+
+def write_flood(store: Lakehouse, result: TileFlood) -> str:
+    """A tile's flood in the lakehouse: its maps (COGs, indexed) and its exposure rows.
+    Returns the path of the max-depth COG."""
+    maps = write_maps(
+        store, result.scenario, result.tile, result.products, result.transform, TARGET_CRS
+    )
+    for name, rows, schema in (
+        ("exposure", result.exposure, EXPOSURE_SCHEMA),
+        ("equipment", result.equipment, EQUIPMENT_SCHEMA),
+    ):
+        replace_rows(store.simulation_table(name), rows, schema, result.scenario, result.tile)
+    depth = maps.filter(pc.equal(maps["product"], "max_depth"))["path"][0].as_py()
+    return str(store.root / depth)

@@ -19,6 +19,15 @@ from jnft.kinds import KINDS
 from jnft.quality.criteria import Criteria
 
 CRITERIA = tuple(Criteria.model_fields)
+# The roles a concept can fill for the models, with the columns (keys of the role) each reads.
+ROLES: dict[str, tuple[str, ...]] = {
+    "terrain": (),
+    "watercourses": (),
+    "buildings": ("dwellings",),
+    "residents": ("count",),
+    "admin_units": ("code", "name"),
+    "equipment": ("category", "nature"),
+}
 
 
 class FicheError(ValueError):
@@ -73,6 +82,8 @@ class Fiche(_Strict):
     source: SourceSpec
     # The kind's own section (`vector:`, `raster:`…), validated by the kind's spec model.
     spec: BaseModel
+    # Roles the concept fills for the models: role -> {role key: column}.
+    roles: dict[str, dict[str, str]] = Field(default_factory=dict)
     criteria: Criteria
 
     @model_validator(mode="before")
@@ -117,6 +128,17 @@ class Fiche(_Strict):
                 f"{', '.join(kind.geometry_types)}, not {declared!r}"
             )
         kind.check(self)
+        for role, columns in self.roles.items():
+            if role not in ROLES:
+                raise ValueError(f"roles: unknown role {role!r}; known: {', '.join(ROLES)}")
+            if sorted(columns) != sorted(ROLES[role]):
+                keys = ", ".join(f"{k}: <column>" for k in ROLES[role]) or "(nothing)"
+                raise ValueError(f"roles.{role} maps {keys}")
+            unknown = sorted(set(columns.values()) - set(self.criteria.c01_nature.attributes))
+            if unknown:
+                raise ValueError(
+                    f"roles.{role}: columns {unknown} are not in criteria.c01_nature.attributes"
+                )
         missing = sorted(
             set(self.criteria.c09_quality.required_attributes)
             - set(self.criteria.c01_nature.attributes)
@@ -182,3 +204,19 @@ def load_fiches(folder: Path) -> list[Fiche]:
                 "declare different patterns, vintages or producers"
             )
     return fiches
+
+
+def filling(fiches: list[Fiche], role: str) -> Fiche:
+    """The one concept that fills a role, with a fix when none or several do."""
+    found = [f for f in fiches if role in f.roles]
+    keys = ", ".join(f"{k}: <column>" for k in ROLES[role])
+    if not found:
+        raise FicheError(
+            f"no concept fills the role {role!r}: add `roles: {{{role}: {{{keys}}}}}` to the "
+            "fiche of the layer that holds it"
+        )
+    if len(found) > 1:
+        raise FicheError(
+            f"concepts {', '.join(f.id for f in found)} all fill the role {role!r}: keep one"
+        )
+    return found[0]

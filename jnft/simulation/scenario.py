@@ -65,8 +65,6 @@ class Scenario(_Strict):
     resolution_m: float = Field(default=25.0, gt=0)  # model grid (the DEM is averaged to it)
     manning: Manning = Manning()
     margin_m: float = Field(default=500.0, ge=0)  # around the screened flood, for the domain
-    dem: str = "mnt"
-    watercourses: str = "troncon_hydrographique"
 
     @model_validator(mode="after")
     def _one_event(self) -> Scenario:
@@ -75,6 +73,13 @@ class Scenario(_Strict):
         ):
             raise ValueError(f"a {self.kind} scenario declares `{self.kind}` (and only it)")
         return self
+
+    def gauges(self) -> dict[str, Gauge]:
+        """The series the event is computed from: "gauge" (discharges), "tide" (sea levels)."""
+        if self.river is None:
+            return {"tide": self.coastal.tide_gauge}
+        sea = {"tide": self.river.sea_level} if self.river.sea_level is not None else {}
+        return {"gauge": self.river.gauge, **sea}
 
 
 def load_scenario(path: Path) -> Scenario:

@@ -1,9 +1,10 @@
 import dagster as dg
 import pyarrow as pa
 
-from jnft.assets.simulation import TileRun, blocked_by, exposure_markdown, volume_check
+from jnft.assets.simulation import blocked_by, exposure_markdown, volume_check
 from jnft.quality.fiche import load_fiche
 from jnft.simulation.exposure import EQUIPMENT_SCHEMA, EXPOSURE_SCHEMA
+from jnft.simulation.run import TileFlood
 from tests.factories import CONCEPTS_DIR
 
 
@@ -39,9 +40,10 @@ def test_the_exposure_table_reads_in_the_ui():
 
 
 def test_a_run_losing_water_fails_its_volume_check():
-    def run(error):
-        return TileRun({}, None, (0, 1, 0, 1), {"volume_error": error})
+    def run(figures):
+        empty = EXPOSURE_SCHEMA.empty_table()
+        return TileFlood("s", "t", {}, None, figures, {}, empty, EQUIPMENT_SCHEMA.empty_table(), 0)
 
-    assert volume_check(run(1e-12)).passed
-    assert not volume_check(run(-0.002)).passed
-    assert volume_check(TileRun({}, None, None, {"domain_cells": 0})).passed  # a dry tile
+    assert volume_check(run({"volume_error": 1e-12})).passed
+    assert not volume_check(run({"volume_error": -0.002})).passed
+    assert volume_check(run({"domain_cells": 0})).passed  # a dry tile

@@ -174,18 +174,18 @@ def test_the_tiles_mosaic_is_the_whole_domain_run(materialized):
     import numpy as np
     import rasterio
 
-    from jnft.assets.simulation import series_of, territory
+    from jnft.assets.simulation import gather_inputs
     from jnft.simulation.flood import run_domain
     from jnft.simulation.plan import plan_scenario
+    from jnft.simulation.run import terrain_grid
     from jnft.simulation.scenario import load_scenario
 
     _, store, _ = materialized
     for name in ("crue_q100", "submersion_tempete_slr60"):
         scenario = load_scenario(PROJECT_DIR / "scenarios" / f"{name}.yaml")
-        land = territory(store, scenario)
-        plan = plan_scenario(
-            scenario, land.grid, land.dem, land.channel, series_of(store, scenario)
-        )
+        inputs = gather_inputs(store, scenario, FICHES)
+        land = terrain_grid(scenario, inputs.terrain, inputs.watercourses)
+        plan = plan_scenario(scenario, land.grid, land.dem, land.channel, inputs.series)
         everything = (0, land.grid.rows, 0, land.grid.cols)
         duration = scenario.duration_h * 3600.0
         run = run_domain(plan.z, plan.manning, plan.forcing, everything, land.grid.resolution,
