@@ -4,7 +4,7 @@ views and catalog assets. Adding a kind means adding its module and one line her
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jnft.kinds.base import Kind, Landing, Observation
 from jnft.kinds.pointcloud import PointCloudKind
@@ -16,12 +16,12 @@ from jnft.kinds.vector import VectorKind
 if TYPE_CHECKING:
     from jnft.quality.fiche import Fiche
 
-KINDS: dict[str, Kind] = {
+KINDS: dict[str, Kind[Any]] = {
     k.name: k for k in (VectorKind(), RasterKind(), PointCloudKind(), TimeSeriesKind(), TableKind())
 }
 
 
-def kind_of(fiche: Fiche) -> Kind:
+def kind_of(fiche: Fiche) -> Kind[Any]:
     return KINDS[fiche.kind]
 
 

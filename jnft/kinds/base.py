@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -70,11 +70,14 @@ class Landing:
     preview: bytes | None = None
 
 
-class Kind:
+Spec = TypeVar("Spec", bound=BaseModel)
+
+
+class Kind(Generic[Spec]):
     """A kind of concept. Subclasses set the class attributes and implement the methods."""
 
     name: ClassVar[str]
-    spec: ClassVar[type[BaseModel]]  # the fiche's `<name>:` section
+    spec: type[Spec]  # the model of the fiche's `<name>:` section
     formats: ClassVar[tuple[str, ...]]  # source formats it reads
     geometry_types: ClassVar[tuple[str, ...]]  # what criteria.c01_nature.geometry_type may say
     methods: ClassVar[frozenset[str]]  # acquisition methods (C4) that can produce it
@@ -86,6 +89,13 @@ class Kind:
     @property
     def gridded(self) -> bool:
         return self.footprint == "grid"
+
+    def spec_of(self, fiche: Fiche) -> Spec:
+        """The fiche's section of this kind, typed."""
+        spec = fiche.spec
+        if not isinstance(spec, self.spec):
+            raise TypeError(f"{fiche.id}: a {fiche.kind} fiche read as {self.name}")
+        return spec
 
     def check(self, fiche: Fiche) -> None:
         """Raise ValueError when the fiche's parts disagree (beyond the spec's own rules)."""

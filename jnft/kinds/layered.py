@@ -13,7 +13,7 @@ import shapely
 
 from jnft.ingest.bronze import read_manifest
 from jnft.ingest.vintages import IngestReport
-from jnft.kinds.base import Kind, Landing, Observation
+from jnft.kinds.base import Kind, Landing, Observation, Spec
 from jnft.lakehouse.bookkeeping import merged_vintages, quarantined_rows
 from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.history import current
@@ -29,7 +29,7 @@ GEOMETRY_COLUMNS = "v.* REPLACE (ST_GeomFromWKB(v.geometry) AS geometry)"
 HISTORY_TABLES = ("versions", "closures", "quarantine")
 
 
-class LayeredKind(Kind):
+class LayeredKind(Kind[Spec]):
     """A kind whose rows are versions of features (or tiles) merged vintage by vintage."""
 
     view_columns: str = GEOMETRY_COLUMNS  # what the history views select from `versions`

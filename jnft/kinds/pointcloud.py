@@ -58,7 +58,7 @@ class PointCloudSpec(BaseModel):
         }
 
 
-class PointCloudKind(GriddedKind):
+class PointCloudKind(GriddedKind[PointCloudSpec]):
     name = "pointcloud"
     spec = PointCloudSpec
     formats = ("LAS",)  # LAS 1.2–1.4, LAZ and COPC alike
@@ -76,7 +76,7 @@ class PointCloudKind(GriddedKind):
         run_id: str,
         progress: Callable[[str], None],
     ) -> IngestReport:
-        p: PointCloudSpec = fiche.spec
+        p = self.spec_of(fiche)
         source = PointCloudSource(fiche.source.crs, p.resolution, p.pipelines(), p.chunk_points)
         return ingest_pointcloud(
             store,

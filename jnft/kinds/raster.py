@@ -14,7 +14,7 @@ from jnft.formats import preview
 from jnft.formats.raster import cog_problem
 from jnft.ingest.raster import RasterSource, ingest_raster
 from jnft.ingest.vintages import IngestReport
-from jnft.kinds.base import Observation
+from jnft.kinds.base import Observation, Spec
 from jnft.kinds.layered import LayeredKind
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.summary import LayerSummary
@@ -37,7 +37,7 @@ class RasterSpec(BaseModel):
     unit: str = "m"
 
 
-class GriddedKind(LayeredKind):
+class GriddedKind(LayeredKind[Spec]):
     """A kind indexed by tile: each index row points at COGs (`path`, or `products`)."""
 
     footprint = "grid"
@@ -65,7 +65,7 @@ class GriddedKind(LayeredKind):
         ]
 
 
-class RasterKind(GriddedKind):
+class RasterKind(GriddedKind[RasterSpec]):
     name = "raster"
     spec = RasterSpec
     formats = ("AAIGrid", "GTiff")
@@ -82,7 +82,7 @@ class RasterKind(GriddedKind):
         run_id: str,
         progress: Callable[[str], None],
     ) -> IngestReport:
-        r: RasterSpec = fiche.spec
+        r = self.spec_of(fiche)
         source = RasterSource(fiche.source.crs, r.resolution, r.nodata, r.dtype)
         return ingest_raster(store, fiche.id, source, entries, tiles=tiles, run_id=run_id)
 

@@ -36,7 +36,7 @@ class TableSpec(BaseModel):
         return self
 
 
-class TableKind(LayeredKind):
+class TableKind(LayeredKind[TableSpec]):
     name = "table"
     spec = TableSpec
     formats = ("CSV",)
@@ -46,7 +46,7 @@ class TableKind(LayeredKind):
     view_columns = "v.*"
 
     def check(self, fiche: Fiche) -> None:
-        spec: TableSpec = fiche.spec
+        spec = self.spec_of(fiche)
         attributes_are_columns(fiche, spec.columns, spec.rename)
 
     def merge(
@@ -58,7 +58,7 @@ class TableKind(LayeredKind):
         run_id: str,
         progress: Callable[[str], None],
     ) -> IngestReport:
-        t: TableSpec = fiche.spec
+        t = self.spec_of(fiche)
         source = TableSource(
             dict(t.columns), dict(t.rename), t.id_column, t.delimiter, fiche.source.encoding
         )

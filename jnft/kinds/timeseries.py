@@ -164,7 +164,7 @@ READERS: dict[str, Callable[[TimeSeriesSpec], Callable[[Path], Series]]] = {
 }
 
 
-class TimeSeriesKind(Kind):
+class TimeSeriesKind(Kind[TimeSeriesSpec]):
     name = "timeseries"
     spec = TimeSeriesSpec
     formats = tuple(READERS)
@@ -174,14 +174,16 @@ class TimeSeriesKind(Kind):
     tileable = False
 
     def check(self, fiche: Fiche) -> None:
-        spec: TimeSeriesSpec = fiche.spec
+        spec = self.spec_of(fiche)
         needed = ("time_column", "value_column", "variable", "unit")
         missing = [f for f in needed if getattr(spec, f) is None]
         if fiche.source.format == "CSV" and missing:
             raise ValueError(f"a CSV series declares timeseries.{', '.join(missing)}")
 
     def companion_patterns(self, fiche: Fiche) -> list[str]:
-        rating = fiche.spec.rating_curve  # its gaugings travel with the series they calibrate
+        rating = self.spec_of(
+            fiche
+        ).rating_curve  # its gaugings travel with the series they calibrate
         return [rating.gaugings] if rating is not None else []
 
     def land(
@@ -192,7 +194,7 @@ class TimeSeriesKind(Kind):
         run_id: str,
         progress: Callable[[str], None],
     ) -> Landing:
-        spec: TimeSeriesSpec = fiche.spec
+        spec = self.spec_of(fiche)
         stations = {code: Station(code, s.name, x=s.x, y=s.y) for code, s in spec.stations.items()}
         rating = fit_rating(store, fiche, spec.rating_curve) if spec.rating_curve else None
         report = ingest_series(

@@ -63,7 +63,7 @@ def attributes_are_columns(fiche: Fiche, columns: dict[str, str], rename: dict[s
         raise ValueError(f"criteria.c01_nature.attributes {unknown} are not table columns")
 
 
-class VectorKind(LayeredKind):
+class VectorKind(LayeredKind[VectorSpec]):
     name = "vector"
     spec = VectorSpec
     formats = ("GPKG", "ESRI Shapefile", "GeoJSON", "INSEE-GRID-CSV")
@@ -75,7 +75,7 @@ class VectorKind(LayeredKind):
     gold = True
 
     def check(self, fiche: Fiche) -> None:
-        spec: VectorSpec = fiche.spec
+        spec = self.spec_of(fiche)
         declared = fiche.criteria.c01_nature.geometry_type
         if declared != spec.geometry_type:
             raise ValueError(
@@ -93,7 +93,7 @@ class VectorKind(LayeredKind):
         run_id: str,
         progress: Callable[[str], None],
     ) -> IngestReport:
-        v: VectorSpec = fiche.spec
+        v = self.spec_of(fiche)
         precision = fiche.criteria.c08_precision
         layer = LayerSpec(
             dict(v.columns),

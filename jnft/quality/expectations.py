@@ -4,6 +4,7 @@ values within the declared ranges."""
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -16,6 +17,11 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from jnft.kinds import kind_of
 from jnft.quality.fiche import Fiche
+
+# Each ephemeral context announces its temporary docs folder and its data sources at INFO: lines
+# per check run that say nothing to a user. (`types.base` sets its own level at import.)
+for _name in ("great_expectations", "great_expectations.data_context.types.base"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numba
 import numpy as np
@@ -298,7 +299,7 @@ _INV_CBRT_MAGIC = np.int32(0x54A2FA8C)
 _THIRD = np.float32(1.0 / 3.0)
 
 # error_model="numpy": no ZeroDivisionError branch in the loops, so LLVM vectorizes them.
-_KERNEL = {"cache": True, "nogil": True, "error_model": "numpy"}
+_KERNEL: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @numba.njit(inline="always", **_KERNEL)

@@ -1,3 +1,5 @@
+import logging
+
 import pandas as pd
 
 from jnft.quality.expectations import quality_expectations, run_suite
@@ -31,3 +33,10 @@ def test_completeness_is_the_share_of_values_required():
     frame.loc[:4, "hauteur"] = None  # 87.5 %
     failed = [o for o in run_suite(BATIMENT, frame) if not o.success]
     assert [(o.column, o.unexpected_count) for o in failed] == [("hauteur", 5)]
+
+
+def test_the_suite_runs_without_log_noise(caplog):
+    frame = pd.DataFrame({"feature_id": ["a"], "geometry_is_valid": [True]})
+    with caplog.at_level(logging.INFO):
+        run_suite(BATIMENT, frame)
+    assert not [r for r in caplog.records if r.name.startswith("great_expectations")]
