@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: install demo test bench lint format ui duckdb clean
+.PHONY: install demo test bench lint ui duckdb clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -22,17 +22,22 @@ $(BENCH_STAMP): $(STAMP)
 demo: install
 	$(BIN)/jnft demo
 
+# Lint, format and types first: a change that fails them fails the tests.
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 bench: $(BENCH_STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# Fix what ruff can fix, format, then report what is left (and the type errors).
 lint: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 	$(BIN)/ruff check .
-
-format: install
-	$(BIN)/ruff format jnft tests bench
+	$(BIN)/mypy
 
 # The Dagster UI over what is already materialized.
 ui: install

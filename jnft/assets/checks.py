@@ -9,7 +9,9 @@ from jnft.quality.fiche import CRITERIA, Fiche
 
 
 def _title(criterion: str) -> str:
-    return Criteria.model_fields[criterion].annotation.__doc__.strip().splitlines()[0]
+    doc = Criteria.model_fields[criterion].annotation.__doc__
+    assert doc is not None  # every criterion's model says what it checks
+    return doc.strip().splitlines()[0]
 
 
 def criteria_check_specs(

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 import dagster as dg
+import duckdb
 
 from jnft.assets.factory import DERIVED_GROUP, published_layer_deps
 from jnft.assets.simulation import FLOOD_KEY
@@ -25,6 +26,12 @@ def view_substitutions(store: Lakehouse, fiches: Sequence[Fiche]) -> list[dict[s
     if all(open_table(uri) is not None for uri in results.values()):
         subs.append({"kind": "simulation", "concept": "exposure", **results})
     return subs
+
+
+def _row_count(con: duckdb.DuckDBPyConnection, view: str) -> int:
+    row = con.execute(f'SELECT count(*) FROM "{view}"').fetchone()
+    assert row is not None  # count(*) always returns a row
+    return row[0]
 
 
 def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
@@ -50,9 +57,7 @@ def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
                 "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1"
             ).fetchall()
             counts = {
-                s["concept"]: con.execute(f'SELECT count(*) FROM "{s["concept"]}"').fetchone()[0]
-                for s in subs
-                if s["kind"] == "history"
+                s["concept"]: _row_count(con, s["concept"]) for s in subs if s["kind"] == "history"
             }
         return dg.MaterializeResult(
             metadata={

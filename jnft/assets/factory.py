@@ -13,7 +13,7 @@ from jnft.assets.checks import criteria_check_results, criteria_check_specs
 from jnft.assets.metadata import landing_metadata
 from jnft.formats.geoparquet import write_geoparquet
 from jnft.ingest.bronze import land_files
-from jnft.kinds import kind_of
+from jnft.kinds import Scope, kind_of
 from jnft.lakehouse.history import current
 from jnft.quality.fiche import Fiche
 from jnft.quality.observe import observe
@@ -131,7 +131,7 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
     def _layer(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         store = context.resources.lakehouse.store()
         scope = _tiles(context)
-        landing = kind.land(store, fiche, scope, context.run.run_id, context.log.info)
+        landing = kind.land(store, fiche, Scope(scope, context.run.run_id, context.log.info))
         return dg.MaterializeResult(
             metadata=landing_metadata(landing),
             check_results=criteria_check_results(

@@ -23,7 +23,7 @@ def landing_metadata(landing: Landing) -> dict:
     """Plain values as they are (lists and mappings as JSON), tables as Markdown, the URI as
     a path, the schema as a table schema, the preview as an image."""
     metadata: dict = {
-        name: dg.MetadataValue.json(value) if isinstance(value, list | dict | None) else value
+        name: dg.JsonMetadataValue(value) if isinstance(value, list | dict | None) else value
         for name, value in landing.values.items()
     }
     metadata["dagster/uri"] = dg.MetadataValue.path(landing.uri)

@@ -23,10 +23,11 @@ def _to_target(bounds: Bounds, crs: str | pyproj.CRS | None) -> Bounds | None:
         return None
     source = crs_of(crs) if isinstance(crs, str) else crs
     target = crs_of(TARGET_CRS)
-    if source.equals(target):
-        return tuple(float(b) for b in bounds)
-    transformer = pyproj.Transformer.from_crs(source, target, always_xy=True)
-    return tuple(float(b) for b in transformer.transform_bounds(*bounds, densify_pts=21))
+    if not source.equals(target):
+        transformer = pyproj.Transformer.from_crs(source, target, always_xy=True)
+        bounds = transformer.transform_bounds(*bounds, densify_pts=21)
+    x0, y0, x1, y1 = bounds
+    return float(x0), float(y0), float(x1), float(y1)
 
 
 def file_footprint(

@@ -96,95 +96,140 @@ def prepare_geometries(
 
     A repair is certain when `make_valid` keeps the geometry family and the result is not empty;
     otherwise the row is rejected with the reason (it goes to quarantine, never silently dropped).
+    Each step takes the geometries still kept (`ok`) and updates them in place.
     """
     if isinstance(source, np.ndarray):
         source = pa.array(source, pa.binary())
     if isinstance(source, pa.ChunkedArray):
         source = source.combine_chunks()
+    rejections = Rejections(len(source))
+    geoms = _decode(source, rejections)
+    ok = ~shapely.is_missing(geoms)
+    # Rows whose geometry is rewritten; the others keep their source WKB bytes as they are.
+    modified = np.zeros(len(source), dtype=bool)
+    if not keep_z:
+        with_z = ok & shapely.has_z(geoms)
+        geoms[with_z] = shapely.force_2d(geoms[with_z])
+        modified |= with_z
+    if not source_crs.equals(target_crs):
+        modified |= ok
+        ok &= ~_reproject(geoms, ok, source_crs, target_crs, rejections)
+    if declared_type is not None:
+        ok &= ~_reject_foreign(geoms, ok, declared_type, rejections)
+        if declared_type.startswith("Multi"):
+            modified |= _promote_to_multi(geoms, ok)
+    repaired = _repair(geoms, ok, rejections)
+    modified |= repaired
+    return PreparedGeometries(
+        _encode(source, geoms, rejections.mask, modified),
+        _bounds(geoms, rejections.mask),
+        rejections,
+        int(repaired.sum()),
+    )
+
+
+def _decode(source: pa.Array, rejections: Rejections) -> np.ndarray:
+    """Shapely geometries of the WKB values; missing, undecodable and empty ones rejected."""
     wkb = source.to_numpy(zero_copy_only=False)
-    n = len(wkb)
-    rejections = Rejections(n)
     present = source.is_valid().to_numpy(zero_copy_only=False)
-    geoms = np.full(n, None, dtype=object)
+    geoms = np.full(len(wkb), None, dtype=object)
     geoms[present] = shapely.from_wkb(wkb[present], on_invalid="ignore")
     rejections.add(~present, "missing geometry")
     rejections.add(present & shapely.is_missing(geoms), "undecodable WKB")
     empty = shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
     rejections.add(empty, "empty geometry")
     geoms[empty] = None
+    return geoms
 
-    ok = ~shapely.is_missing(geoms)
-    # Rows whose geometry is rewritten; the others keep their source WKB bytes as they are.
-    modified = np.zeros(n, dtype=bool)
-    if not keep_z:
-        with_z = ok & shapely.has_z(geoms)
-        geoms[with_z] = shapely.force_2d(geoms[with_z])
-        modified |= with_z
-    if not source_crs.equals(target_crs):
-        transformer = pyproj.Transformer.from_crs(source_crs, target_crs, always_xy=True)
-        geoms[ok] = shapely.transform(
-            geoms[ok],
-            lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])),
-            include_z=False,
-        )
-        modified |= ok
-        non_finite = ok & ~np.isfinite(shapely.bounds(geoms)).all(axis=1)
-        rejections.add(
-            non_finite, f"coordinates outside the domain of {target_crs.to_string()}", "c06_extent"
-        )
-        geoms[non_finite] = None
-        ok &= ~non_finite
 
-    if declared_type is not None:
-        # Another family than declared (a point in a polygon layer) is not this concept.
-        # Vectorized on type ids: a Python loop here would cost a second per million rows.
-        families = _FAMILY_OF_ID[shapely.get_type_id(geoms)]  # id -1 (missing) maps to ""
-        foreign = ok & (families != _FAMILY[declared_type])
-        rejections.add(
-            foreign,
-            [
-                f"geometry type {g.geom_type} where {declared_type} is declared"
-                for g in geoms[foreign]
-            ],
-            "c01_nature",
-        )
-        geoms[foreign] = None
-        ok &= ~foreign
-    if declared_type is not None and declared_type.startswith("Multi"):
-        # A Shapefile mixes Polygon and MultiPolygon: one type, nothing lost.
-        single = ok & np.isin(shapely.get_type_id(geoms), list(_MULTI))
-        for type_id, make in _MULTI.items():
-            kind = single & (shapely.get_type_id(geoms) == type_id)
-            if kind.any():
-                geoms[kind] = make(geoms[kind], indices=np.arange(int(kind.sum())))
-        modified |= single
+def _reproject(
+    geoms: np.ndarray,
+    ok: np.ndarray,
+    source_crs: pyproj.CRS,
+    target_crs: pyproj.CRS,
+    rejections: Rejections,
+) -> np.ndarray:
+    """Reproject the kept geometries; returns those whose coordinates fell outside the
+    target's domain (rejected against C6)."""
+    transformer = pyproj.Transformer.from_crs(source_crs, target_crs, always_xy=True)
+    geoms[ok] = shapely.transform(
+        geoms[ok],
+        lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])),
+        include_z=False,
+    )
+    non_finite = ok & ~np.isfinite(shapely.bounds(geoms)).all(axis=1)
+    rejections.add(
+        non_finite, f"coordinates outside the domain of {target_crs.to_string()}", "c06_extent"
+    )
+    geoms[non_finite] = None
+    return non_finite
 
+
+def _reject_foreign(
+    geoms: np.ndarray, ok: np.ndarray, declared_type: str, rejections: Rejections
+) -> np.ndarray:
+    """Another family than declared (a point in a polygon layer) is not this concept (C1).
+    Vectorized on type ids: a Python loop here would cost a second per million rows."""
+    families = _FAMILY_OF_ID[shapely.get_type_id(geoms)]  # id -1 (missing) maps to ""
+    foreign = ok & (families != _FAMILY[declared_type])
+    rejections.add(
+        foreign,
+        [f"geometry type {g.geom_type} where {declared_type} is declared" for g in geoms[foreign]],
+        "c01_nature",
+    )
+    geoms[foreign] = None
+    return foreign
+
+
+def _promote_to_multi(geoms: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Single parts made Multi (a Shapefile mixes Polygon and MultiPolygon: one type, nothing
+    lost); returns the rows promoted."""
+    single = ok & np.isin(shapely.get_type_id(geoms), list(_MULTI))
+    for type_id, make in _MULTI.items():
+        kind = single & (shapely.get_type_id(geoms) == type_id)
+        if kind.any():
+            geoms[kind] = make(geoms[kind], indices=np.arange(int(kind.sum())))
+    return single
+
+
+def _repair(geoms: np.ndarray, ok: np.ndarray, rejections: Rejections) -> np.ndarray:
+    """Repair invalid geometries when `make_valid` keeps their family; reject the others.
+    Returns the rows repaired."""
+    repaired = np.zeros(len(geoms), dtype=bool)
     invalid = ok & ~in_threads(shapely.is_valid, geoms)
-    repaired_count = 0
-    if invalid.any():
-        idx = np.flatnonzero(invalid)
-        families = np.array([_FAMILY.get(g.geom_type) for g in geoms[idx]], dtype=object)
-        fixed = _keep_family(shapely.make_valid(geoms[idx]), families)
-        fixed_ok = ~shapely.is_empty(fixed) & shapely.is_valid(fixed)
-        fixed_family = np.array([_FAMILY.get(g.geom_type) for g in fixed], dtype=object)
-        fixed_ok &= fixed_family == families
-        geoms[idx[fixed_ok]] = fixed[fixed_ok]
-        modified[idx[fixed_ok]] = True
-        repaired_count = int(fixed_ok.sum())
-        bad = idx[~fixed_ok]
-        rejections.add(
-            bad,
-            [
-                f"invalid geometry not repairable without changing its type: {reason}"
-                for reason in shapely.is_valid_reason(geoms[bad])
-            ],
-        )
-        geoms[bad] = None
+    if not invalid.any():
+        return repaired
+    idx = np.flatnonzero(invalid)
+    families = np.array([_FAMILY.get(g.geom_type) for g in geoms[idx]], dtype=object)
+    fixed = _keep_family(shapely.make_valid(geoms[idx]), families)
+    fixed_ok = ~shapely.is_empty(fixed) & shapely.is_valid(fixed)
+    fixed_family = np.array([_FAMILY.get(g.geom_type) for g in fixed], dtype=object)
+    fixed_ok &= fixed_family == families
+    geoms[idx[fixed_ok]] = fixed[fixed_ok]
+    repaired[idx[fixed_ok]] = True
+    bad = idx[~fixed_ok]
+    rejections.add(
+        bad,
+        [
+            f"invalid geometry not repairable without changing its type: {reason}"
+            for reason in shapely.is_valid_reason(geoms[bad])
+        ],
+    )
+    geoms[bad] = None
+    return repaired
 
-    rejected = rejections.mask
-    bounds = np.full((n, 4), np.nan)
+
+def _bounds(geoms: np.ndarray, rejected: np.ndarray) -> np.ndarray:
+    bounds = np.full((len(geoms), 4), np.nan)
     bounds[~rejected] = shapely.bounds(geoms[~rejected])
-    # Untouched rows keep their source bytes; only rewritten or rejected rows are replaced.
+    return bounds
+
+
+def _encode(
+    source: pa.Array, geoms: np.ndarray, rejected: np.ndarray, modified: np.ndarray
+) -> pa.Array:
+    """WKB out: untouched rows keep their source bytes; rewritten rows are encoded again and
+    rejected rows become null."""
     replaced = rejected | modified
     out = source.cast(pa.binary())
     if replaced.any():
@@ -192,7 +237,7 @@ def prepare_geometries(
         rewrite = ~rejected[replaced]
         new[rewrite] = shapely.to_wkb(geoms[replaced][rewrite], include_srid=False)
         out = pc.replace_with_mask(out, pa.array(replaced), pa.array(new, pa.binary()))
-    return PreparedGeometries(out, bounds, rejections, repaired_count)
+    return out
 
 
 _GEOPARQUET_NAMES = {

@@ -213,7 +213,9 @@ def _fill_window(window: GridWindow, window_size: int) -> GridWindow:
     return GridWindow(col0 * r - r / 2, -row0 * r + r / 2, r, row1 - row0, col1 - col0)
 
 
-def _expand(bounds: tuple[float, float, float, float], margin: float):
+def _expand(
+    bounds: tuple[float, float, float, float], margin: float
+) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = bounds
     return (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
 
@@ -286,7 +288,7 @@ def _prefetched(chunks: Iterator[dict[str, np.ndarray]]) -> Iterator[dict[str, n
     stop = threading.Event()
     done = object()
 
-    def offer(item) -> bool:
+    def offer(item: object) -> bool:
         while not stop.is_set():
             try:
                 queue.put(item, timeout=0.1)

@@ -132,7 +132,9 @@ class GridWindow:
     cols: int
 
     @classmethod
-    def from_bounds(cls, bounds: tuple[float, float, float, float], resolution: float):
+    def from_bounds(
+        cls, bounds: tuple[float, float, float, float], resolution: float
+    ) -> GridWindow:
         x0, y0, x1, y1 = bounds
         return cls(x0, y1, resolution, round((y1 - y0) / resolution), round((x1 - x0) / resolution))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -14,10 +16,15 @@ import shapely
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.patches import Polygon as PolygonPatch
 
+if TYPE_CHECKING:
+    import polars as pl
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 MAX_FEATURES = 20_000
 
 
-def _figure(title: str):
+def _figure(title: str) -> tuple[Figure, Axes]:
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=80)
     ax.set_title(title, fontsize=9)
     ax.set_aspect("equal")
@@ -25,7 +32,7 @@ def _figure(title: str):
     return fig, ax
 
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
@@ -90,12 +97,13 @@ def raster_preview(
     return _png(fig)
 
 
-def series_preview(frame, title: str, last_days: int = 60) -> bytes:
+def series_preview(frame: pl.DataFrame, title: str, last_days: int = 60) -> bytes:
     """The last `last_days` of each (station, variable) of a long series frame."""
     fig, ax = plt.subplots(figsize=(6, 3.0), dpi=80)
     ax.set_title(title, fontsize=9)
     ax.tick_params(labelsize=6)
     end = frame["time"].max()
+    assert isinstance(end, dt.datetime)  # a frame of observations, not empty
     recent = frame.filter(frame["time"] >= end - np.timedelta64(last_days, "D"))
     for (station, variable), part in recent.sort("time").group_by(
         ["station", "variable"], maintain_order=True

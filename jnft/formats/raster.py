@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -149,7 +150,7 @@ def _copy_from_memory(
     nodata: float,
     path: Path,
     driver: str,
-    **options,
+    **options: Any,
 ) -> None:
     """Write one band through a MEM dataset (COG and AAIGrid are create-copy drivers)."""
     profile = {
@@ -209,9 +210,13 @@ def describe(
     if len(rows):
         x0, y0 = transform @ (cols[0], rows[-1] + 1)
         x1, y1 = transform @ (cols[-1] + 1, rows[0])
-        bounds = (x0, y0, x1, y1)
+        bounds = (float(x0), float(y0), float(x1), float(y1))
         values = array[valid]
-        stats = (float(values.min()), float(values.max()), float(values.mean()))
+        stats: tuple[float | None, float | None, float | None] = (
+            float(values.min()),
+            float(values.max()),
+            float(values.mean()),
+        )
     else:
         bounds = tile_bounds(tile)
         stats = (None, None, None)
@@ -220,7 +225,7 @@ def describe(
     return RasterTile(
         tile,
         path,
-        tuple(float(b) for b in bounds),
+        bounds,
         crs,
         float(res),
         nodata,

@@ -195,7 +195,9 @@ def _localize(naive: pl.Expr, timezone: str) -> pl.Expr:
     )
 
 
-def _split_unreadable(rows: pl.DataFrame, raw: pl.DataFrame, stations) -> Series:
+def _split_unreadable(
+    rows: pl.DataFrame, raw: pl.DataFrame, stations: dict[str, Station]
+) -> Series:
     """Rows whose time or value cannot be read go to `rejected`, with the raw record."""
     bad = rows["time"].is_null() | rows["value"].is_null() | rows["station"].is_null()
     if not bad.any():

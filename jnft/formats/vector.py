@@ -131,12 +131,13 @@ def _read_insee_grid(path: Path, columns: list[str]) -> RawLayer:
     bad = [i for i, m in enumerate(parsed) if m is None]
     if bad:
         raise SourceFileError(f"{path}: {len(bad)} malformed cell ids, e.g. row {bad[0] + 2}")
-    epsg = {m.group(1) for m in parsed}
+    cells = [m for m in parsed if m is not None]  # all of them, none being malformed
+    epsg = {m.group(1) for m in cells}
     if len(epsg) != 1:
         raise SourceFileError(f"{path}: cells in several CRS {sorted(epsg)}")
-    size = np.array([float(m.group(2)) for m in parsed])
-    north = np.array([float(m.group(3)) for m in parsed])
-    east = np.array([float(m.group(4)) for m in parsed])
+    size = np.array([float(m.group(2)) for m in cells])
+    north = np.array([float(m.group(3)) for m in cells])
+    east = np.array([float(m.group(4)) for m in cells])
     squares = shapely.box(east, north, east + size, north + size)
     keep = [c for c in columns if c in table.column_names]
     missing = sorted(set(columns) - set(keep))

@@ -86,7 +86,9 @@ def ingest_pointcloud(
             )
         return info.crs, info.bounds
 
-    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
+    def rows_of(
+        files: list[BronzeEntry], wanted: Callable[[str], bool], report: IngestReport
+    ) -> VintageRows:
         readable = readable_files(store, concept, files, read, report)
         crs = single_crs(readable, concept)
         bounds = {Path(e.bronze_path): info[1] for e, info in readable}
@@ -114,6 +116,7 @@ def ingest_pointcloud(
                 complete = False
             if products.stats.point_count == 0:
                 continue
+            assert crs is not None  # a tile is covered only by readable files, all in one CRS
             rows.append(
                 _pointcloud_index_row(
                     store,

@@ -3,6 +3,7 @@ written as COGs and indexed in the concept's history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,7 +129,9 @@ def ingest_raster(
             Path(entry.bronze_path), source.fallback_crs, source.resolution
         )
 
-    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
+    def rows_of(
+        files: list[BronzeEntry], wanted: Callable[[str], bool], report: IngestReport
+    ) -> VintageRows:
         readable = readable_files(store, concept, files, read, report)
         crs = single_crs(readable, concept)
         bounds = {Path(e.bronze_path): info[1] for e, info in readable}
@@ -148,6 +151,7 @@ def ingest_raster(
                 dtype=source.dtype,
             )
             path = store.cog_path(concept, tile, files[0].vintage)
+            assert crs is not None  # a tile is covered only by readable files, all in one CRS
             info = raster.describe(
                 array, transform, tile=tile, path=path, crs=crs, nodata=source.nodata
             )

@@ -18,7 +18,7 @@ from deltalake import (
     write_deltalake,
 )
 
-from jnft.lakehouse.delta import ensure_table, open_table
+from jnft.lakehouse.delta import ensure_table, frame_of, open_table
 from jnft.lakehouse.history import (
     CLOSURE_SCHEMA,
     VERSION_KEY,
@@ -169,6 +169,41 @@ def _diff(
     return to_insert, to_close, counts
 
 
+def _incoming_keys(rows: pa.Table) -> pl.DataFrame:
+    """(feature_id, row_hash, tile) of a vintage, refused when ids repeat."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in rows.column_names]
+    if missing:
+        raise ValueError(f"rows lack the system columns {missing}")
+    incoming = frame_of(rows.select(["feature_id", "row_hash", "tile"]))
+    if _has_duplicates(incoming["feature_id"]):
+        duplicated = incoming.filter(pl.col("feature_id").is_duplicated())["feature_id"].unique()
+        raise ValueError(
+            f"{len(duplicated)} feature_id values are duplicated in the vintage "
+            f"(e.g. {duplicated.head(3).to_list()}); quarantine duplicates before merging"
+        )
+    return incoming
+
+
+def _merge_scope(incoming: pl.DataFrame, versions_uri: str, tiles: list[str] | None) -> list[str]:
+    """The tiles a merge covers (by default the vintage's and the table's); every incoming row
+    must lie in them."""
+    if tiles is None:
+        versions_table = open_table(versions_uri)
+        existing = (
+            []
+            if versions_table is None
+            else sorted({p["tile"] for p in versions_table.partitions()})
+        )
+        tiles = sorted(set(incoming["tile"].unique().to_list()) | set(existing))
+    outside = incoming.filter(~pl.col("tile").is_in(tiles))
+    if len(outside):
+        raise ValueError(
+            f"{len(outside)} rows fall in tiles outside the merge scope {tiles}: "
+            f"{outside['tile'].unique().to_list()[:5]}"
+        )
+    return tiles
+
+
 def merge_vintage(
     versions_uri: str,
     closures_uri: str,
@@ -186,33 +221,8 @@ def merge_vintage(
     An incomplete snapshot (a file of the delivery quarantined) closes nothing for absence:
     the features of the missing file are unknown, not removed.
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in rows.column_names]
-    if missing:
-        raise ValueError(f"rows lack the system columns {missing}")
-    incoming = pl.from_arrow(rows.select(["feature_id", "row_hash", "tile"]))
-    duplicated = pl.Series([], dtype=pl.String)
-    if _has_duplicates(incoming["feature_id"]):
-        duplicated = incoming.filter(pl.col("feature_id").is_duplicated())["feature_id"].unique()
-    if len(duplicated):
-        raise ValueError(
-            f"{len(duplicated)} feature_id values are duplicated in the vintage "
-            f"(e.g. {duplicated.head(3).to_list()}); quarantine duplicates before merging"
-        )
-    versions_table = open_table(versions_uri)
-    if tiles is None:
-        existing = (
-            []
-            if versions_table is None
-            else sorted({p["tile"] for p in versions_table.partitions()})
-        )
-        tiles = sorted(set(incoming["tile"].unique().to_list()) | set(existing))
-    outside = incoming.filter(~pl.col("tile").is_in(tiles))
-    if len(outside):
-        raise ValueError(
-            f"{len(outside)} rows fall in tiles outside the merge scope {tiles}: "
-            f"{outside['tile'].unique().to_list()[:5]}"
-        )
-
+    incoming = _incoming_keys(rows)
+    tiles = _merge_scope(incoming, versions_uri, tiles)
     last = last_vintage(versions_uri, closures_uri, tiles)
     if last is not None and vintage < last:
         raise VintageOrderError(

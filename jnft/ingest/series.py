@@ -24,7 +24,12 @@ from jnft.ingest.dedup import deduplicate, quarantine_series_rows
 from jnft.ingest.quarantine import QUARANTINE_SCHEMA, reject_file, write_quarantine
 from jnft.ingest.rating import RatingCurve
 from jnft.lakehouse.delta import ensure_table, open_table
-from jnft.lakehouse.observations import SERIES_SCHEMA, append_observations, current_observations
+from jnft.lakehouse.observations import (
+    SERIES_SCHEMA,
+    AppendResult,
+    append_observations,
+    current_observations,
+)
 from jnft.lakehouse.store import Lakehouse
 from jnft.tiles import BBOX_COLUMNS, TARGET_CRS, tile_array
 
@@ -168,7 +173,15 @@ def derive_discharge(rows: pl.DataFrame, rating: StageToDischarge) -> pl.DataFra
     ).filter(pl.col("value").is_not_nan())
 
 
-def _log_load(store, concept, entry, rows, result, quarantined, run_id) -> None:
+def _log_load(
+    store: Lakehouse,
+    concept: str,
+    entry: BronzeEntry,
+    rows: int,
+    result: AppendResult,
+    quarantined: int,
+    run_id: str,
+) -> None:
     log = pa.table(
         {
             "source_sha256": [entry.sha256],

@@ -4,6 +4,7 @@ merged vintage by vintage."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,9 @@ def ingest_table(
             source_sha256=entry.sha256,
         )
 
-    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
+    def rows_of(
+        files: list[BronzeEntry], wanted: Callable[[str], bool], report: IngestReport
+    ) -> VintageRows:
         return prepared_rows(store, concept, files, read, report)
 
     return merge_vintages(store, concept, entries, None, run_id, rows_of)

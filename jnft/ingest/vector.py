@@ -4,6 +4,7 @@ split off for the quarantine; and a vector concept's vintages merged into its hi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyproj
 
-from jnft.formats.errors import SourceFileError
+from jnft.formats.errors import Rejections, SourceFileError
 from jnft.formats.geometry import crs_of, prepare_geometries
 from jnft.formats.vector import RawLayer, read_vector
 from jnft.ingest.bronze import BronzeEntry
@@ -73,6 +75,43 @@ def _cast_columns(table: pa.Table, spec: LayerSpec, path: Path) -> dict[str, pa.
     return out
 
 
+def _feature_ids(attributes: dict[str, pa.Array], spec: LayerSpec) -> pa.Array:
+    """The source's stable id, else a hash of the identity columns."""
+    if spec.id_column:
+        return pc.cast(attributes[spec.table_name(spec.id_column)], pa.string())
+    identity = pa.table({c: attributes[spec.table_name(c)] for c in spec.identity_columns})
+    return to_hex(hash_columns(identity, identity.column_names))
+
+
+def _reject_outside(
+    b: np.ndarray, spec: LayerSpec, crs: pyproj.CRS, rejections: Rejections
+) -> None:
+    """Rows outside the declared extent (C6), beyond the precision's slack; degrees in a
+    projected layer — the classic wrong-CRS delivery — named as such."""
+    assert spec.extent is not None
+    x0, y0, x1, y1 = spec.extent
+    slack = spec.extent_tolerance
+    with np.errstate(invalid="ignore"):
+        outside = (
+            (b[:, 0] < x0 - slack)
+            | (b[:, 1] < y0 - slack)
+            | (b[:, 2] > x1 + slack)
+            | (b[:, 3] > y1 + slack)
+        )
+    degrees = (
+        outside
+        & (np.abs(b[:, [0, 2]]) <= 180).all(axis=1)
+        & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)
+    )
+    rejections.add(
+        degrees,
+        f"coordinates look like longitude/latitude degrees in a layer "
+        f"declared {crs.to_string()}: wrong CRS?",
+        "c06_extent",
+    )
+    rejections.add(outside, f"outside the declared extent {list(spec.extent)}", "c06_extent")
+
+
 def prepare_layer(
     raw: RawLayer,
     spec: LayerSpec,
@@ -95,12 +134,8 @@ def prepare_layer(
         declared_type=spec.geometry_type,
     )
     attributes = _cast_columns(table, spec, source_path)
+    feature_id = _feature_ids(attributes, spec)
     columns = dict(attributes)
-    if spec.id_column:
-        feature_id = pc.cast(attributes[spec.table_name(spec.id_column)], pa.string())
-    else:
-        identity = pa.table({c: attributes[spec.table_name(c)] for c in spec.identity_columns})
-        feature_id = to_hex(hash_columns(identity, identity.column_names))
     columns = {"feature_id": feature_id, **columns}
     columns["geometry"] = geometry.wkb
     for i, name in enumerate(BBOX_COLUMNS):
@@ -114,33 +149,13 @@ def prepare_layer(
     rejections.add(
         pc.is_null(feature_id).to_numpy(zero_copy_only=False), "missing feature identifier"
     )
-    candidates = pl.from_arrow(feature_id).set(pl.Series(rejections.mask), None)
+    ids = pl.from_arrow(feature_id)
+    assert isinstance(ids, pl.Series)  # an Arrow array, not a table
+    candidates = ids.set(pl.Series(rejections.mask), None)
     duplicated = (candidates.is_duplicated() & candidates.is_not_null()).to_numpy()
     rejections.add(duplicated, "duplicate feature_id in the source")
     if spec.extent is not None:
-        x0, y0, x1, y1 = spec.extent
-        slack = spec.extent_tolerance
-        b = geometry.bounds
-        with np.errstate(invalid="ignore"):
-            outside = (
-                (b[:, 0] < x0 - slack)
-                | (b[:, 1] < y0 - slack)
-                | (b[:, 2] > x1 + slack)
-                | (b[:, 3] > y1 + slack)
-            )
-        # Degrees in a projected layer: the classic wrong-CRS delivery, named as such.
-        degrees = (
-            outside
-            & (np.abs(b[:, [0, 2]]) <= 180).all(axis=1)
-            & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1)
-        )
-        rejections.add(
-            degrees,
-            f"coordinates look like longitude/latitude degrees in a layer "
-            f"declared {raw.crs.to_string()}: wrong CRS?",
-            "c06_extent",
-        )
-        rejections.add(outside, f"outside the declared extent {list(spec.extent)}", "c06_extent")
+        _reject_outside(geometry.bounds, spec, raw.crs, rejections)
 
     in_scope = ~rejections.mask
     if tiles is not None:
@@ -190,7 +205,9 @@ def ingest_vector(
             raw, source.spec, source_path=Path(entry.original_name), source_sha256=entry.sha256
         )
 
-    def rows_of(files: list[BronzeEntry], wanted, report: IngestReport) -> VintageRows:
+    def rows_of(
+        files: list[BronzeEntry], wanted: Callable[[str], bool], report: IngestReport
+    ) -> VintageRows:
         return prepared_rows(store, concept, files, read, report)
 
     return merge_vintages(store, concept, entries, tiles, run_id, rows_of)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from jnft.kinds.base import Kind, Landing, Observation
+from jnft.kinds.base import Kind, Landing, Observation, Scope
 from jnft.kinds.pointcloud import PointCloudKind
 from jnft.kinds.raster import RasterKind
 from jnft.kinds.table import TableKind
@@ -25,4 +25,4 @@ def kind_of(fiche: Fiche) -> Kind[Any]:
     return KINDS[fiche.kind]
 
 
-__all__ = ["KINDS", "Kind", "Landing", "Observation", "kind_of"]
+__all__ = ["KINDS", "Kind", "Landing", "Observation", "Scope", "kind_of"]

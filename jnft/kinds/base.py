@@ -56,6 +56,16 @@ class Observation:
         return dt.date.fromisoformat(max(self.vintages)) if self.vintages else None
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a landing covers: the run's tiles (None: every tile), its id, and where progress
+    of long work is reported."""
+
+    tiles: list[str] | None
+    run_id: str
+    progress: Callable[[str], None] = print
+
+
 @dataclass
 class Landing:
     """What landing a concept's deliveries did, for the materialization: plain values (lists
@@ -104,16 +114,8 @@ class Kind(Generic[Spec]):
         """Patterns of files landed with the deliveries (beside `source.pattern`)."""
         return []
 
-    def land(
-        self,
-        store: Lakehouse,
-        fiche: Fiche,
-        tiles: list[str] | None,
-        run_id: str,
-        progress: Callable[[str], None],
-    ) -> Landing:
-        """Merge or append every landed delivery of the concept for the tiles, reporting
-        progress of long work through `progress`."""
+    def land(self, store: Lakehouse, fiche: Fiche, scope: Scope) -> Landing:
+        """Merge or append every landed delivery of the concept for the scope's tiles."""
         raise NotImplementedError
 
     def exists(self, store: Lakehouse, fiche: Fiche) -> bool:
@@ -125,7 +127,12 @@ class Kind(Generic[Spec]):
         raise NotImplementedError
 
     def observe(
-        self, store: Lakehouse, fiche: Fiche, obs: Observation, rows: pa.Table, tiles: list[str]
+        self,
+        store: Lakehouse,
+        fiche: Fiche,
+        obs: Observation,
+        rows: pa.Table,
+        tiles: list[str] | None,
     ) -> None:
         """Fill the observation from the current rows (not empty) of the tiles in scope."""
         raise NotImplementedError

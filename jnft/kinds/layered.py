@@ -4,8 +4,7 @@ checks observe (tiles, vintages, quarantined rows, source files) and the history
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 import pyarrow as pa
@@ -13,9 +12,9 @@ import shapely
 
 from jnft.ingest.bronze import read_manifest
 from jnft.ingest.vintages import IngestReport
-from jnft.kinds.base import Kind, Landing, Observation, Spec
+from jnft.kinds.base import Kind, Landing, Observation, Scope, Spec
 from jnft.lakehouse.bookkeeping import merged_vintages, quarantined_rows
-from jnft.lakehouse.delta import open_table
+from jnft.lakehouse.delta import frame_of, open_table
 from jnft.lakehouse.history import current
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.summary import LayerSummary, summarize
@@ -36,13 +35,7 @@ class LayeredKind(Kind[Spec]):
     extra_views: tuple[str, ...] = ()  # further SQL templates applied to the concept
 
     def merge(
-        self,
-        store: Lakehouse,
-        fiche: Fiche,
-        entries: list[BronzeEntry],
-        tiles: list[str] | None,
-        run_id: str,
-        progress: Callable[[str], None],
+        self, store: Lakehouse, fiche: Fiche, entries: list[BronzeEntry], scope: Scope
     ) -> IngestReport:
         """Merge the landed vintages of the concept for the tiles."""
         raise NotImplementedError
@@ -50,17 +43,10 @@ class LayeredKind(Kind[Spec]):
     def preview(self, store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:
         return None
 
-    def land(
-        self,
-        store: Lakehouse,
-        fiche: Fiche,
-        tiles: list[str] | None,
-        run_id: str,
-        progress: Callable[[str], None],
-    ) -> Landing:
+    def land(self, store: Lakehouse, fiche: Fiche, scope: Scope) -> Landing:
         entries = read_manifest(store, fiche.source.name)
-        report = self.merge(store, fiche, entries, tiles, run_id, progress)
-        summary = summarize(store, fiche.id, tiles)
+        report = self.merge(store, fiche, entries, scope)
+        summary = summarize(store, fiche.id, scope.tiles)
         totals = report.totals()
         values = {
             "dagster/row_count": summary.rows,
@@ -98,17 +84,25 @@ class LayeredKind(Kind[Spec]):
         return list(fiche.criteria.c09_quality.ranges or {})
 
     def observe(
-        self, store: Lakehouse, fiche: Fiche, obs: Observation, rows: pa.Table, tiles: list[str]
+        self,
+        store: Lakehouse,
+        fiche: Fiche,
+        obs: Observation,
+        rows: pa.Table,
+        tiles: list[str] | None,
     ) -> None:
         """The bookkeeping every layer shares and the columns of its C9 suite; kinds add what
         their rows show."""
-        frame = pl.from_arrow(rows)
+        frame = frame_of(rows)
         if self.footprint != "none":
-            obs.bbox = (
-                frame["bbox_xmin"].min(),
-                frame["bbox_ymin"].min(),
-                frame["bbox_xmax"].max(),
-                frame["bbox_ymax"].max(),
+            obs.bbox = cast(  # polars types a column's min and max as any Python scalar
+                tuple[float, float, float, float],
+                (
+                    frame["bbox_xmin"].min(),
+                    frame["bbox_ymin"].min(),
+                    frame["bbox_xmax"].max(),
+                    frame["bbox_ymax"].max(),
+                ),
             )
         obs.tiles = sorted(frame["tile"].unique().to_list())
         obs.vintages = merged_vintages(store, fiche.id, obs.tiles)
@@ -141,7 +135,7 @@ def _latest_quarantined(store: Lakehouse, concept: str, tiles: list[str]) -> dic
     log = open_table(store.table_uri(concept, "merges"))
     if log is None:
         return {}
-    merged = pl.from_arrow(log.to_pyarrow_table(columns=["tile", "vintage", "sources"]))
+    merged = frame_of(log.to_pyarrow_table(columns=["tile", "vintage", "sources"]))
     merged = merged.filter(pl.col("tile").is_in(tiles))
     if merged.is_empty():
         return {}

@@ -5,7 +5,6 @@ density and class histogram."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from jnft.formats.pdal import PipelineError, RasterPipeline, parse_pipeline
 from jnft.ingest.pointcloud import PointCloudSource, ingest_pointcloud
 from jnft.ingest.vintages import IngestReport
-from jnft.kinds.base import Observation
+from jnft.kinds.base import Observation, Scope
 from jnft.kinds.raster import COG_TYPE, GriddedKind
 from jnft.lakehouse.store import Lakehouse
 
@@ -68,13 +67,7 @@ class PointCloudKind(GriddedKind[PointCloudSpec]):
     points = True
 
     def merge(
-        self,
-        store: Lakehouse,
-        fiche: Fiche,
-        entries: list[BronzeEntry],
-        tiles: list[str] | None,
-        run_id: str,
-        progress: Callable[[str], None],
+        self, store: Lakehouse, fiche: Fiche, entries: list[BronzeEntry], scope: Scope
     ) -> IngestReport:
         p = self.spec_of(fiche)
         source = PointCloudSource(fiche.source.crs, p.resolution, p.pipelines(), p.chunk_points)
@@ -83,10 +76,10 @@ class PointCloudKind(GriddedKind[PointCloudSpec]):
             fiche.id,
             source,
             entries,
-            tiles=tiles,
-            run_id=run_id,
+            tiles=scope.tiles,
+            run_id=scope.run_id,
             extent=fiche.criteria.c06_extent.bbox,
-            on_tile=lambda tile, done, total: progress(
+            on_tile=lambda tile, done, total: scope.progress(
                 f"{fiche.id}: tile {tile} rasterized ({done}/{total})"
             ),
         )
@@ -97,7 +90,12 @@ class PointCloudKind(GriddedKind[PointCloudSpec]):
         ]
 
     def observe(
-        self, store: Lakehouse, fiche: Fiche, obs: Observation, rows: pa.Table, tiles: list[str]
+        self,
+        store: Lakehouse,
+        fiche: Fiche,
+        obs: Observation,
+        rows: pa.Table,
+        tiles: list[str] | None,
     ) -> None:
         super().observe(store, fiche, obs, rows, tiles)
         obs.densities = dict(

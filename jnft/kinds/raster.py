@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
@@ -14,7 +13,7 @@ from jnft.formats import preview
 from jnft.formats.raster import cog_problem
 from jnft.ingest.raster import RasterSource, ingest_raster
 from jnft.ingest.vintages import IngestReport
-from jnft.kinds.base import Observation, Spec
+from jnft.kinds.base import Observation, Scope, Spec
 from jnft.kinds.layered import LayeredKind
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.summary import LayerSummary
@@ -51,11 +50,17 @@ class GriddedKind(LayeredKind[Spec]):
         return rows["path"].to_pylist()
 
     def preview(self, store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:
+        assert summary.current is not None  # previews are made of current rows (land)
         paths = [str(store.root / p) for p in summary.current["path"].to_pylist()]
         return preview.raster_preview(paths, fiche.title)
 
     def observe(
-        self, store: Lakehouse, fiche: Fiche, obs: Observation, rows: pa.Table, tiles: list[str]
+        self,
+        store: Lakehouse,
+        fiche: Fiche,
+        obs: Observation,
+        rows: pa.Table,
+        tiles: list[str] | None,
     ) -> None:
         super().observe(store, fiche, obs, rows, tiles)
         obs.resolutions = sorted(set(rows["resolution"].to_pylist()))
@@ -74,17 +79,13 @@ class RasterKind(GriddedKind[RasterSpec]):
     extra_views = ("raster",)
 
     def merge(
-        self,
-        store: Lakehouse,
-        fiche: Fiche,
-        entries: list[BronzeEntry],
-        tiles: list[str] | None,
-        run_id: str,
-        progress: Callable[[str], None],
+        self, store: Lakehouse, fiche: Fiche, entries: list[BronzeEntry], scope: Scope
     ) -> IngestReport:
         r = self.spec_of(fiche)
         source = RasterSource(fiche.source.crs, r.resolution, r.nodata, r.dtype)
-        return ingest_raster(store, fiche.id, source, entries, tiles=tiles, run_id=run_id)
+        return ingest_raster(
+            store, fiche.id, source, entries, tiles=scope.tiles, run_id=scope.run_id
+        )
 
     def stac_assets(self, store: Lakehouse, fiche: Fiche, row: dict) -> dict[str, pystac.Asset]:
         return {

@@ -3,13 +3,13 @@ one non-spatial partition, joined to geometries in SQL by their code."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jnft.ingest.table import TableSource, ingest_table
 from jnft.ingest.vintages import IngestReport
+from jnft.kinds.base import Scope
 from jnft.kinds.layered import LayeredKind
 from jnft.kinds.vector import ColumnType, attributes_are_columns
 from jnft.lakehouse.store import Lakehouse
@@ -50,16 +50,10 @@ class TableKind(LayeredKind[TableSpec]):
         attributes_are_columns(fiche, spec.columns, spec.rename)
 
     def merge(
-        self,
-        store: Lakehouse,
-        fiche: Fiche,
-        entries: list[BronzeEntry],
-        tiles: list[str] | None,
-        run_id: str,
-        progress: Callable[[str], None],
+        self, store: Lakehouse, fiche: Fiche, entries: list[BronzeEntry], scope: Scope
     ) -> IngestReport:
         t = self.spec_of(fiche)
         source = TableSource(
             dict(t.columns), dict(t.rename), t.id_column, t.delimiter, fiche.source.encoding
         )
-        return ingest_table(store, fiche.id, source, entries, run_id=run_id)
+        return ingest_table(store, fiche.id, source, entries, run_id=scope.run_id)

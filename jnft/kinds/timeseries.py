@@ -8,7 +8,7 @@ import fnmatch
 import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import polars as pl
 import pyarrow as pa
@@ -19,9 +19,9 @@ from jnft.formats.series import DelimitedFormat, Series, Station, read_delimited
 from jnft.ingest.bronze import BronzeEntry, read_manifest
 from jnft.ingest.rating import RatingCurve, fit_rating_curve
 from jnft.ingest.series import StageToDischarge, ingest_series
-from jnft.kinds.base import Kind, Landing, Observation
+from jnft.kinds.base import Kind, Landing, Observation, Scope
 from jnft.lakehouse.bookkeeping import quarantined_rows
-from jnft.lakehouse.delta import open_table
+from jnft.lakehouse.delta import frame_of, open_table
 from jnft.lakehouse.observations import current_observations
 from jnft.lakehouse.store import Lakehouse
 
@@ -97,6 +97,9 @@ class TimeSeriesSpec(_Strict):
         return value
 
     def delimited(self) -> DelimitedFormat:
+        # Called for CSV sources only, whose fiches declare these (TimeSeriesKind.check).
+        assert self.time_column is not None and self.value_column is not None
+        assert self.variable is not None and self.unit is not None
         return DelimitedFormat(
             time_column=self.time_column,
             value_column=self.value_column,
@@ -130,6 +133,7 @@ def fit_rating(store: Lakehouse, fiche: Fiche, spec: RatingSpec) -> StageToDisch
     latest = entries[-1]
     frame = pl.read_csv(latest.bronze_path, separator=spec.delimiter, infer_schema_length=None)
     if spec.since_year is not None:
+        assert spec.year_column is not None  # RatingSpec._since
         frame = frame.filter(pl.col(spec.year_column) >= spec.since_year)
     stage, _ = to_si(pl.col(spec.stage_column).cast(pl.Float64), spec.stage_unit)
     discharge, _ = to_si(pl.col(spec.discharge_column).cast(pl.Float64), spec.discharge_unit)
@@ -186,14 +190,7 @@ class TimeSeriesKind(Kind[TimeSeriesSpec]):
         ).rating_curve  # its gaugings travel with the series they calibrate
         return [rating.gaugings] if rating is not None else []
 
-    def land(
-        self,
-        store: Lakehouse,
-        fiche: Fiche,
-        tiles: list[str] | None,
-        run_id: str,
-        progress: Callable[[str], None],
-    ) -> Landing:
+    def land(self, store: Lakehouse, fiche: Fiche, scope: Scope) -> Landing:
         spec = self.spec_of(fiche)
         stations = {code: Station(code, s.name, x=s.x, y=s.y) for code, s in spec.stations.items()}
         rating = fit_rating(store, fiche, spec.rating_curve) if spec.rating_curve else None
@@ -202,7 +199,7 @@ class TimeSeriesKind(Kind[TimeSeriesSpec]):
             fiche.id,
             landed(store, fiche, fiche.source.pattern),
             READERS[fiche.source.format](spec),
-            run_id=run_id,
+            run_id=scope.run_id,
             stations=stations,
             rating=rating,
         )
@@ -224,8 +221,10 @@ class TimeSeriesKind(Kind[TimeSeriesSpec]):
             rows=current.to_arrow(),
         )
         if current.height:
-            landing.values["first_time"] = current["time"].min().isoformat()
-            landing.values["last_time"] = current["time"].max().isoformat()
+            first, last = current["time"].min(), current["time"].max()
+            assert isinstance(first, dt.datetime) and isinstance(last, dt.datetime)
+            landing.values["first_time"] = first.isoformat()
+            landing.values["last_time"] = last.isoformat()
             landing.preview = preview.series_preview(current, fiche.title)
         if rating is not None:
             landing.markdown["rating_curve"] = rating_markdown(rating.curve)
@@ -238,26 +237,34 @@ class TimeSeriesKind(Kind[TimeSeriesSpec]):
         return current_observations(store.table_uri(fiche.id, "observations")).to_arrow()
 
     def observe(
-        self, store: Lakehouse, fiche: Fiche, obs: Observation, rows: pa.Table, tiles: list[str]
+        self,
+        store: Lakehouse,
+        fiche: Fiche,
+        obs: Observation,
+        rows: pa.Table,
+        tiles: list[str] | None,
     ) -> None:
         """A series is observed through its current observations and its stations table."""
-        frame = pl.from_arrow(rows)
+        frame = frame_of(rows)
         stations = open_table(store.table_uri(fiche.id, "stations"))
         if stations is None:
             return
-        located = pl.from_arrow(stations.to_pyarrow_table()).filter(
-            pl.col("geometry").is_not_null()
-        )
+        located = frame_of(stations.to_pyarrow_table()).filter(pl.col("geometry").is_not_null())
         if located.height:
-            obs.bbox = (
-                located["bbox_xmin"].min(),
-                located["bbox_ymin"].min(),
-                located["bbox_xmax"].max(),
-                located["bbox_ymax"].max(),
+            obs.bbox = cast(  # polars types a column's min and max as any Python scalar
+                tuple[float, float, float, float],
+                (
+                    located["bbox_xmin"].min(),
+                    located["bbox_ymin"].min(),
+                    located["bbox_xmax"].max(),
+                    located["bbox_ymax"].max(),
+                ),
             )
             obs.tiles = sorted(located["tile"].unique().to_list())
             obs.geometry_types = ["Point"]
-        obs.vintages = [frame["time"].max().date().isoformat()]
+        latest = frame["time"].max()
+        assert isinstance(latest, dt.datetime)  # the rows observed are never empty
+        obs.vintages = [latest.date().isoformat()]
         loads = open_table(store.table_uri(fiche.id, "loads"))
         if loads is not None:
             obs.source_files = set(

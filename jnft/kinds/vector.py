@@ -5,8 +5,8 @@ gold GeoParquet."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal, get_args
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,7 +17,7 @@ from jnft.formats import preview
 from jnft.formats.geometry import geometry_types
 from jnft.ingest.vector import LayerSpec, VectorSource, ingest_vector
 from jnft.ingest.vintages import IngestReport
-from jnft.kinds.base import Observation
+from jnft.kinds.base import Observation, Scope
 from jnft.kinds.layered import LayeredKind
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.summary import LayerSummary
@@ -55,7 +55,9 @@ class VectorSpec(BaseModel):
         return self
 
 
-def attributes_are_columns(fiche: Fiche, columns: dict[str, str], rename: dict[str, str]) -> None:
+def attributes_are_columns(
+    fiche: Fiche, columns: Mapping[str, str], rename: dict[str, str]
+) -> None:
     """C1's declared attributes must be table columns (after renaming)."""
     names = {rename.get(c, c) for c in columns}
     unknown = sorted(set(fiche.criteria.c01_nature.attributes) - names)
@@ -67,7 +69,7 @@ class VectorKind(LayeredKind[VectorSpec]):
     name = "vector"
     spec = VectorSpec
     formats = ("GPKG", "ESRI Shapefile", "GeoJSON", "INSEE-GRID-CSV")
-    geometry_types = GeometryType.__args__
+    geometry_types = get_args(GeometryType)
     methods = frozenset(
         {"photogrammetry", "survey", "compilation", "administrative", "census", "model", "lidar"}
     )
@@ -85,13 +87,7 @@ class VectorKind(LayeredKind[VectorSpec]):
         attributes_are_columns(fiche, spec.columns, spec.rename)
 
     def merge(
-        self,
-        store: Lakehouse,
-        fiche: Fiche,
-        entries: list[BronzeEntry],
-        tiles: list[str] | None,
-        run_id: str,
-        progress: Callable[[str], None],
+        self, store: Lakehouse, fiche: Fiche, entries: list[BronzeEntry], scope: Scope
     ) -> IngestReport:
         v = self.spec_of(fiche)
         precision = fiche.criteria.c08_precision
@@ -108,13 +104,20 @@ class VectorKind(LayeredKind[VectorSpec]):
         source = VectorSource(
             fiche.source.format, fiche.source.layer, fiche.source.crs, layer, fiche.source.encoding
         )
-        return ingest_vector(store, fiche.id, source, entries, tiles=tiles, run_id=run_id)
+        return ingest_vector(
+            store, fiche.id, source, entries, tiles=scope.tiles, run_id=scope.run_id
+        )
 
     def preview(self, store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:
         return preview.vector_preview(summary.wkb, fiche.title)
 
     def observe(
-        self, store: Lakehouse, fiche: Fiche, obs: Observation, rows: pa.Table, tiles: list[str]
+        self,
+        store: Lakehouse,
+        fiche: Fiche,
+        obs: Observation,
+        rows: pa.Table,
+        tiles: list[str] | None,
     ) -> None:
         super().observe(store, fiche, obs, rows, tiles)
         obs.geometry_types = geometry_types(rows["geometry"].to_numpy(zero_copy_only=False))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pyarrow.compute as pc
 
-from jnft.lakehouse.delta import open_table
+from jnft.lakehouse.delta import frame_of, open_table
 from jnft.lakehouse.store import Lakehouse
 
 
@@ -15,7 +15,7 @@ def quarantined_rows(store: Lakehouse, concept: str, files: set[str]) -> dict[st
     quarantine = open_table(store.table_uri(concept, "quarantine"))
     if quarantine is None:
         return {}
-    rows = pl.from_arrow(
+    rows = frame_of(
         quarantine.to_pyarrow_table(columns=["source_sha256", "criterion", "reason"])
     ).filter(pl.col("source_sha256").is_in(list(files)))
     counts: dict[str, dict[str, int]] = {}
@@ -38,6 +38,6 @@ def merged_vintages(store: Lakehouse, concept: str, tiles: list[str]) -> list[st
     log = open_table(store.table_uri(concept, "merges"))
     if log is None:
         return []
-    merged = pl.from_arrow(log.to_pyarrow_table(columns=["tile", "vintage"]))
+    merged = frame_of(log.to_pyarrow_table(columns=["tile", "vintage"]))
     merged = merged.filter(pl.col("tile").is_in(tiles))
     return sorted({v.isoformat() for v in merged["vintage"].to_list()})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable
 
@@ -14,3 +15,10 @@ def ensure_table(uri: str, schema: pa.Schema, partition_by: list[str] | None = N
 
 def open_table(uri: str) -> DeltaTable | None:
     return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
+
+
+def frame_of(table: pa.Table) -> pl.DataFrame:
+    """An Arrow table as a Polars frame (`pl.from_arrow` is typed to return a Series too)."""
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame

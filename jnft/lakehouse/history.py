@@ -13,6 +13,7 @@ every read of the current state is scoped by a tile predicate.
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import polars as pl
 import pyarrow as pa
@@ -21,7 +22,7 @@ from deltalake import (
     DeltaTable,
 )
 
-from jnft.lakehouse.delta import open_table
+from jnft.lakehouse.delta import frame_of, open_table
 
 VERSION_KEY = ["feature_id", "valid_from"]
 
@@ -70,18 +71,19 @@ def _max_vintage(table: DeltaTable | None, tiles: list[str]) -> dt.date | None:
     """Latest vintage in the tiles, from the files' statistics when every file has them."""
     if table is None:
         return None
-    files = pl.from_arrow(pa.table(table.get_add_actions(flatten=True)))
+    files = frame_of(pa.table(table.get_add_actions(flatten=True)))
     if "max.vintage" in files.columns and "partition.tile" in files.columns:
         files = files.filter(pl.col("partition.tile").is_in(tiles))
         if files["max.vintage"].null_count() == 0:
-            return files["max.vintage"].max()
+            # polars types a column's max as any Python scalar: these are Date columns
+            return cast(dt.date | None, files["max.vintage"].max())
     frame = _read(table, ["vintage"], tiles)
-    return None if frame.is_empty() else frame["vintage"].max()
+    return None if frame.is_empty() else cast(dt.date, frame["vintage"].max())
 
 
 def last_vintage(versions_uri: str, closures_uri: str, tiles: list[str]) -> dt.date | None:
-    dates = [_max_vintage(open_table(uri), tiles) for uri in (versions_uri, closures_uri)]
-    dates = [d for d in dates if d is not None]
+    maxima = [_max_vintage(open_table(uri), tiles) for uri in (versions_uri, closures_uri)]
+    dates = [d for d in maxima if d is not None]
     return max(dates) if dates else None
 
 
@@ -117,7 +119,7 @@ def history(versions_uri: str, closures_uri: str, tiles: list[str] | None = None
 
 def as_of(history_table: pa.Table, instant: dt.datetime) -> pa.Table:
     """The rows valid at an instant: valid_from <= instant < valid_to (or still open)."""
-    frame = pl.from_arrow(history_table)
+    frame = frame_of(history_table)
     instant = instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
     return frame.filter(
         (pl.col("valid_from") <= instant)

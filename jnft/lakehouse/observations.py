@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 from deltalake import write_deltalake
 
-from jnft.lakehouse.delta import ensure_table, open_table
+from jnft.lakehouse.delta import ensure_table, frame_of, open_table
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ def current_observations(uri: str, stations: list[str] | None = None) -> pl.Data
     """The current value of each (station, variable, time): its latest ingested row."""
     table = open_table(uri)
     if table is None:
-        return pl.DataFrame(schema=pl.Schema(pl.from_arrow(SERIES_SCHEMA.empty_table()).schema))
+        return pl.DataFrame(schema=pl.Schema(frame_of(SERIES_SCHEMA.empty_table()).schema))
     scan = pl.scan_delta(uri)
     if stations is not None:
         scan = scan.filter(pl.col("station").is_in(stations))
@@ -57,7 +57,9 @@ def append_observations(
             pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("ingested_at"),
         ).select(SERIES_SCHEMA.names)
         write_deltalake(uri, table.to_arrow().cast(SERIES_SCHEMA), mode="append")
-        version = open_table(uri).version()
+        written = open_table(uri)
+        assert written is not None  # ensured above
+        version = written.version()
     return AppendResult(
         int(is_new.sum()), int(changed.sum()), rows.height - appended.height, version
     )

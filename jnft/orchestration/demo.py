@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import dagster as dg
 
@@ -33,7 +35,7 @@ def materialize_all(
     defs: dg.Definitions,
     tiles: list[str],
     resources: dict,
-    scenarios: list[str] = (),
+    scenarios: Sequence[str] = (),
 ) -> list[dg.ExecuteInProcessResult]:
     """Every asset: sources, the tile-partitioned layers one run per tile, the other layers,
     the floods one run per scenario and tile, then the lakehouse-wide derived assets."""
@@ -41,12 +43,13 @@ def materialize_all(
     from jnft.assets.simulation import FLOOD_KEY
     from jnft.orchestration.partitions import tiles_partitions
 
-    assets = list(defs.assets or [])
+    # Definitions types its assets as any asset-like object: ours are all AssetsDefinitions.
+    assets = cast(list[dg.AssetsDefinition], list(defs.assets or []))
     by_tile = [a for a in assets if a.partitions_def == tiles_partitions]
     unpartitioned = dg.AssetSelection.assets(*[a for a in assets if a.partitions_def is None])
     sources = dg.AssetSelection.groups(SOURCES_GROUP) & unpartitioned
     layers = dg.AssetSelection.groups(LAYERS_GROUP) & unpartitioned
-    steps = [("sources", dict(selection=sources))]
+    steps: list[tuple[str, dict[str, Any]]] = [("sources", dict(selection=sources))]
     # One run per partition: checks are recorded per partition.
     steps += [
         (f"tiled layers, tile {tile}", dict(selection=by_tile, partition_key=tile))

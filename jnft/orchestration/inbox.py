@@ -64,6 +64,7 @@ def route(path: Path, inbox: Path, fiches: list[Fiche]) -> Delivery | None:
         if bounds is None:
             tiles = None
             break
+        assert tiles is not None  # None only on the way out of the loop
         tiles |= set(tiles_covering(bounds))
     return Delivery(
         relative,

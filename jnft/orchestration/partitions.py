@@ -39,6 +39,7 @@ def register(
     instance: dg.DagsterInstance, keys: list[str], partitions: dg.DynamicPartitionsDefinition
 ) -> list[str]:
     """Add the keys not yet known to the instance; returns those added."""
+    assert partitions.name is not None  # ours are defined by name
     known = set(instance.get_dynamic_partitions(partitions.name))
     new = [k for k in keys if k not in known]
     if new:

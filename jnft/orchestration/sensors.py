@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from jnft.assets.factory import bronze_key, silver_key
-from jnft.orchestration.inbox import move_to_sources, route, settled_files
+from jnft.orchestration.inbox import Delivery, move_to_sources, route, settled_files
 from jnft.orchestration.partitions import (
     declared_scenarios,
     scenarios_partitions,
@@ -29,6 +29,7 @@ def territory_tiles_sensor(
     context: dg.SensorEvaluationContext, lakehouse: LakehouseResource
 ) -> dg.SensorResult | dg.SkipReason:
     declared = territory_tiles(lakehouse.sources_dir)
+    assert tiles_partitions.name is not None  # defined by name
     known = set(context.instance.get_dynamic_partitions(tiles_partitions.name))
     new = [t for t in declared if t not in known]
     if not new:
@@ -43,6 +44,7 @@ def territory_tiles_sensor(
 )
 def scenarios_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     declared = declared_scenarios(load_settings().scenarios)
+    assert scenarios_partitions.name is not None  # defined by name
     known = set(context.instance.get_dynamic_partitions(scenarios_partitions.name))
     new = [s for s in declared if s not in known]
     if not new:
@@ -71,6 +73,7 @@ def build_inbox_sensor(
         inbox = lakehouse.inbox_dir
         if not inbox.exists():
             return dg.SkipReason(f"no inbox folder at {inbox}")
+        assert tiles_partitions.name is not None  # defined by name
         known = set(context.instance.get_dynamic_partitions(tiles_partitions.name))
         requests, new_tiles, unmatched = [], set(), []
         for path in settled_files(inbox, settle_seconds):
@@ -98,7 +101,7 @@ def build_inbox_sensor(
     return inbox_sensor
 
 
-def _requests(delivery, known: set[str]) -> list[dg.RunRequest]:
+def _requests(delivery: Delivery, known: set[str]) -> list[dg.RunRequest]:
     """One run for the untiled concepts, one per tile for the tiled ones."""
     source = bronze_key(delivery.source)
     untiled = [silver_key(f.id) for f in delivery.fiches if not f.tiled]

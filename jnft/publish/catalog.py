@@ -8,22 +8,28 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 import pyproj
 import pystac
+from pydantic import BaseModel
 from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.version import VersionExtension
 from stac_pydantic import Catalog, Collection, Item
 
 from jnft.kinds import kind_of
-from jnft.lakehouse.delta import open_table
+from jnft.lakehouse.delta import frame_of, open_table
 from jnft.lakehouse.history import history
 from jnft.lakehouse.store import Lakehouse
 from jnft.quality.fiche import Fiche
 from jnft.tiles import TARGET_CRS, tile_bounds
 
-_MODELS = {"Catalog": Catalog, "Collection": Collection, "Feature": Item}
+_MODELS: dict[str, type[BaseModel]] = {
+    "Catalog": Catalog,
+    "Collection": Collection,
+    "Feature": Item,
+}
 
 
 def _to_lonlat(bounds: tuple[float, float, float, float]) -> list[float]:
@@ -38,11 +44,14 @@ def _box(bbox: list[float]) -> dict:
 
 def _collection(fiche: Fiche, rows: pl.DataFrame) -> pystac.Collection:
     criteria = fiche.criteria
-    bounds = (
-        rows["bbox_xmin"].min(),
-        rows["bbox_ymin"].min(),
-        rows["bbox_xmax"].max(),
-        rows["bbox_ymax"].max(),
+    bounds = cast(  # polars types a column's min and max as any Python scalar
+        tuple[float, float, float, float],
+        (
+            rows["bbox_xmin"].min(),
+            rows["bbox_ymin"].min(),
+            rows["bbox_xmax"].max(),
+            rows["bbox_ymax"].max(),
+        ),
     )
     first = min(rows["vintage"].to_list())
     collection = pystac.Collection(
@@ -115,7 +124,7 @@ def _series_collection(fiche: Fiche, store: Lakehouse) -> pystac.Collection | No
     table = open_table(store.table_uri(fiche.id, "stations"))
     if table is None:
         return None
-    stations = pl.from_arrow(table.to_pyarrow_table()).filter(pl.col("geometry").is_not_null())
+    stations = frame_of(table.to_pyarrow_table()).filter(pl.col("geometry").is_not_null())
     if stations.is_empty():
         return None
     stations = stations.with_columns(pl.col("first_time").dt.date().alias("vintage"))
@@ -165,7 +174,7 @@ def build_catalog(store: Lakehouse, fiches: list[Fiche]) -> Path:
             if collection is not None:
                 catalog.add_child(collection)
             continue
-        rows = pl.from_arrow(
+        rows = frame_of(
             history(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"))
         )
         current = rows.filter(pl.col("valid_to").is_null())

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import math
 
-import polars as pl
 import pyarrow as pa
 import yaml
 
 from jnft.kinds import Observation, kind_of
+from jnft.lakehouse.delta import frame_of
 from jnft.lakehouse.store import Lakehouse
 from jnft.quality.checks import Outcome
 from jnft.quality.fiche import Fiche
@@ -66,7 +66,7 @@ def _geometry_type(types: list[str], fiche: Fiche) -> str:
 def characterize(fiche: Fiche, rows: pa.Table, obs: Observation) -> dict:
     """The observable fields of the fiche's criteria, as the current rows and their observation
     show them."""
-    frame = pl.from_arrow(rows)
+    frame = frame_of(rows)
     attributes = [c for c in frame.columns if c not in SYSTEM_COLUMNS]
     complete = [c for c in attributes if frame[c].null_count() == 0]
     shares = [1 - frame[c].null_count() / max(frame.height, 1) for c in attributes]

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from jnft.kinds import Observation, kind_of
 from jnft.quality.criteria import LICENCES
@@ -103,7 +104,7 @@ def c02_provenance(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
 def c03_frequency(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     frequency = fiche.criteria.c03_frequency
     latest = obs.latest_vintage
-    metadata = {
+    metadata: dict[str, Any] = {
         "update_frequency": frequency.update_frequency,
         "latest_vintage": latest.isoformat() if latest else None,
         "declared_last_update": frequency.last_update.isoformat()
@@ -158,7 +159,7 @@ def c05_licence(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
 
 def c06_extent(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     extent = fiche.criteria.c06_extent
-    metadata = {
+    metadata: dict[str, Any] = {
         "territory": extent.territory,
         "declared_bbox": extent.bbox,
         "observed_bbox": list(obs.bbox) if obs.bbox else None,

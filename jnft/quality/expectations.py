@@ -73,12 +73,16 @@ def run_suite(fiche: Fiche, frame: pd.DataFrame) -> list[ExpectationOutcome]:
         name=f"{fiche.id}_c09_quality", expectations=quality_expectations(fiche)
     )
     result = batch.validate(context.suites.add(suite))
-    return [
-        ExpectationOutcome(
-            r.expectation_config.type,
-            r.expectation_config.kwargs["column"],
-            bool(r.success),
-            int(r.result.get("unexpected_count") or 0),
+    outcomes = []
+    for r in result.results:
+        config = r.expectation_config
+        assert config is not None  # a suite's results carry their expectation
+        outcomes.append(
+            ExpectationOutcome(
+                config.type,
+                config.kwargs["column"],
+                bool(r.success),
+                int(r.result.get("unexpected_count") or 0),
+            )
         )
-        for r in result.results
-    ]
+    return outcomes

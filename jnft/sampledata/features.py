@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from jnft.sampledata.territory import Territory
+from jnft.sampledata.territory import ElevationAt, Territory
 
 USAGES = ["Résidentiel", "Commercial et services", "Industriel", "Agricole", "Religieux", "Sportif"]
 EQUIPMENT = [  # (categorie, nature, how many)
@@ -50,7 +50,9 @@ def _intensity(t: Territory, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.maximum(p, 0.004)
 
 
-def _slots(t: Territory, rng: np.random.Generator, dem_at) -> tuple[np.ndarray, np.ndarray]:
+def _slots(
+    t: Territory, rng: np.random.Generator, dem_at: ElevationAt
+) -> tuple[np.ndarray, np.ndarray]:
     """Centres of buildable lattice slots: on land, out of the channel, above the sea."""
     s = t.building_spacing
     xmin, ymin, xmax, ymax = t.bounds
@@ -63,7 +65,7 @@ def _slots(t: Territory, rng: np.random.Generator, dem_at) -> tuple[np.ndarray, 
     return x[keep], y[keep]
 
 
-def generate_buildings(t: Territory, rng: np.random.Generator, dem_at) -> Buildings:
+def generate_buildings(t: Territory, rng: np.random.Generator, dem_at: ElevationAt) -> Buildings:
     """The first vintage of buildings: rectangles on a lattice, oriented by district."""
     x, y = _slots(t, rng, dem_at)
     built = rng.random(len(x)) < _intensity(t, x, y)
@@ -113,7 +115,9 @@ def generate_buildings(t: Territory, rng: np.random.Generator, dem_at) -> Buildi
     return Buildings(table, footprints)
 
 
-def _rectangles(x, y, width, length, angle) -> np.ndarray:
+def _rectangles(
+    x: np.ndarray, y: np.ndarray, width: np.ndarray, length: np.ndarray, angle: np.ndarray
+) -> np.ndarray:
     corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5]])
     dx = corners[None, :, 0] * length[:, None]
     dy = corners[None, :, 1] * width[:, None]
@@ -125,7 +129,11 @@ def _rectangles(x, y, width, length, angle) -> np.ndarray:
 
 
 def next_vintage(
-    first: Buildings, t: Territory, rng: np.random.Generator, dem_at, modified_on: dt.date
+    first: Buildings,
+    t: Territory,
+    rng: np.random.Generator,
+    dem_at: ElevationAt,
+    modified_on: dt.date,
 ) -> Buildings:
     """A later vintage: ~3 % demolished, ~5 % changed (extension or new use), new buildings."""
     table, footprints = first.table, first.footprints.copy()
@@ -188,7 +196,7 @@ def _clear_of(candidates: np.ndarray, existing: np.ndarray, gap: float = 2.0) ->
     return clear
 
 
-def watercourses(t: Territory, dem_at) -> pa.Table:
+def watercourses(t: Territory, dem_at: ElevationAt) -> pa.Table:
     """The river split in ~1 km reaches, and two tributaries from the plateau (LineString Z)."""
     xmin, _, xmax, _ = t.bounds
     mouth = float(t.coast_x(t.river_y(np.array([xmin])))[0]) - 0.01 * t.width

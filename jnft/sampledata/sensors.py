@@ -14,7 +14,7 @@ import rasterio.features
 import rasterio.transform
 import shapely
 
-from jnft.sampledata.territory import Territory
+from jnft.sampledata.territory import ElevationAt, Territory
 
 STATION = "R521001001"  # Hub'Eau station code of the sample gauge (fictitious)
 
@@ -23,7 +23,7 @@ def write_lidar_tile(
     path: Path,
     t: Territory,
     rng: np.random.Generator,
-    dem_at,
+    dem_at: ElevationAt,
     footprints: np.ndarray,
     heights: np.ndarray,
     tile_x: float,
@@ -91,7 +91,7 @@ def _discharge_days(rng: np.random.Generator, start: dt.date, end: dt.date) -> n
     events = rng.random(days) < 6 / 365.25 * (1 + 0.8 * np.cos(2 * np.pi * (doy - 20) / 365.25))
     for day in np.flatnonzero(events):
         peak = rng.gumbel(45.0, 22.0)
-        span = np.arange(0, min(25, days - day))
+        span = np.arange(0, min(25, int(days - day)))
         q[day + span] += max(peak, 5.0) * np.exp(-0.3 * span)
     return np.round(q, 3)
 

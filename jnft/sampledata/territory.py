@@ -6,9 +6,13 @@ v south→north) so that the same territory can be generated small for tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+# The ground elevation (m) at points x, y: what the features and LiDAR returns stand on.
+ElevationAt = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,7 @@ def run_domain(
         inflows.append(Inflow(local, forcing.discharge))
     start = np.zeros_like(zw)
     if held:  # the sea starts at its level
+        assert forcing.sea_level is not None  # the only held level
         start[sea] = np.maximum(forcing.sea_level.at(0.0) - zw[sea], 0.0)
     setup = Setup(z=zw, dx=resolution, manning=manning[r0:r1, c0:c1], depth=start,
                   inflows=inflows, held=held)  # fmt: skip
@@ -191,7 +192,14 @@ def run_domain(
     return result
 
 
-def _key(z, manning, forcing, window, resolution, duration) -> str:
+def _key(
+    z: np.ndarray,
+    manning: np.ndarray,
+    forcing: Forcing,
+    window: tuple[int, int, int, int],
+    resolution: float,
+    duration: float,
+) -> str:
     digest = hashlib.sha256(f"local-inertial {SCHEME_VERSION}".encode())
     for array in (z, manning, forcing.sea):
         digest.update(np.ascontiguousarray(array).tobytes())

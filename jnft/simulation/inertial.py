@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numba
 import numpy as np
@@ -159,15 +159,20 @@ def simulate(
     max_depth = h.astype(np.float32)
     max_speed = np.zeros(z.shape, dtype=np.float32)
     arrival = np.where(h > setup.wet_depth, 0.0, np.nan).astype(np.float32)
-    free = np.array([s in setup.sides and setup.sides[s] is not None for s in SIDES])
-    slopes = np.array([setup.sides[s].slope if free[i] else 0.0 for i, s in enumerate(SIDES)])
-    held = [(np.flatnonzero(hl.mask), hl.level) for hl in setup.held]
-    sources = []
+    outflows = [setup.sides.get(s) for s in SIDES]  # None: closed
+    free = np.array([o is not None for o in outflows])
+    slopes = np.array([o.slope if o is not None else 0.0 for o in outflows])
+    held: list[tuple[np.ndarray, Hydrograph]] = [
+        (np.flatnonzero(hl.mask), hl.level) for hl in setup.held
+    ]
+    sources: list[tuple[np.ndarray, Hydrograph]] = []
     for inflow in setup.inflows:
         cells = np.array(inflow.cells, dtype=np.int64).reshape(-1, 2)
         if ((cells < 0) | (cells >= (rows, cols))).any():
             raise ValueError("an inflow cell lies outside the grid")
-        sources.append((np.ravel_multi_index(cells.T, (rows, cols)), inflow.discharge))
+        # numpy's stubs type the flat index of a 2D index array as a scalar
+        flat = cast(np.ndarray, np.ravel_multi_index(cells.T, (rows, cols)))
+        sources.append((flat, inflow.discharge))
     initial = float(h.sum() * dx * dx)
     inflow_volume = held_volume = outflow_volume = 0.0
     box = (
@@ -179,7 +184,7 @@ def simulate(
     row_max = np.zeros(rows)
     h_max = float(h.max()) if h.size else 0.0
     t, steps, updates = 0.0, 0, 0
-    recorded = {name: [] for name in probes or {}}
+    recorded: dict[str, list[tuple[float, float]]] = {name: [] for name in probes or {}}
     next_probe = 0.0
     while t < duration - 1e-9:
         if probes and t >= next_probe - 1e-9:
@@ -282,7 +287,9 @@ def _wet_box(h: np.ndarray, forced: list[np.ndarray]) -> tuple[int, int, int, in
     )
 
 
-def _grow(box, edges, rows, cols) -> tuple[int, int, int, int]:
+def _grow(
+    box: tuple[int, int, int, int], edges: np.ndarray, rows: int, cols: int
+) -> tuple[int, int, int, int]:
     """The box grows by one cell on each side where its edge cells are wet."""
     r0, r1, c0, c1 = box
     return (

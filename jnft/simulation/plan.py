@@ -65,6 +65,7 @@ def plan_scenario(
     if scenario.river is not None:
         return _river(scenario, grid, z, manning, channel, sea, series, duration)
     coastal = scenario.coastal
+    assert coastal is not None  # Scenario._one_event: not a river scenario, so a coastal one
     tide = float(np.quantile(series["tide"][1], coastal.tide_quantile))
     peak = still_water_level(tide, coastal.surge_m, coastal.sea_level_rise_m)
     flooded, depth = screen_coast(z, sea, peak)
@@ -78,8 +79,18 @@ def plan_scenario(
     return Plan(scenario, grid, z, manning, forcing, flooded, depth, design)
 
 
-def _river(scenario, grid, z, manning, channel, sea, series, duration) -> Plan:
+def _river(
+    scenario: Scenario,
+    grid: Grid,
+    z: np.ndarray,
+    manning: np.ndarray,
+    channel: np.ndarray,
+    sea: np.ndarray,
+    series: dict[str, tuple[np.ndarray, np.ndarray]],
+    duration: float,
+) -> Plan:
     river = scenario.river
+    assert river is not None  # plan_scenario calls it for river scenarios
     times, values = series["gauge"]
     maxima = annual_maxima(times, values)["maximum"].to_numpy()
     level = return_level(maxima, river.return_period, law=river.law)

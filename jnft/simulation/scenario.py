@@ -77,6 +77,7 @@ class Scenario(_Strict):
     def gauges(self) -> dict[str, Gauge]:
         """The series the event is computed from: "gauge" (discharges), "tide" (sea levels)."""
         if self.river is None:
+            assert self.coastal is not None  # _one_event: a scenario declares one event
             return {"tide": self.coastal.tide_gauge}
         sea = {"tide": self.river.sea_level} if self.river.sea_level is not None else {}
         return {"gauge": self.river.gauge, **sea}

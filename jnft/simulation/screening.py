@@ -105,7 +105,9 @@ def _row_bounds(rows: int, parts: int) -> np.ndarray:
     return np.linspace(0, rows, max(parts, 1) + 1).astype(np.int64)
 
 
-def _flood_strips(z, seeds, valid, bounds) -> tuple[np.ndarray, np.ndarray]:
+def _flood_strips(
+    z: np.ndarray, seeds: np.ndarray, valid: np.ndarray, bounds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(filled DEM, labels): each strip flooded on its own (in threads: the kernel releases
     the GIL), then the labels' levels from their spill graph, then the higher of the two per
     cell."""
@@ -134,7 +136,9 @@ def _flood_strips(z, seeds, valid, bounds) -> tuple[np.ndarray, np.ndarray]:
     return filled, label
 
 
-def _across(z, valid, label, row) -> tuple[np.ndarray, ...]:
+def _across(
+    z: np.ndarray, valid: np.ndarray, label: np.ndarray, row: int
+) -> tuple[np.ndarray, ...]:
     """Spill-graph edges between the last row of a strip and the first of the next (8-way):
     both rows are seeds of their strips, so the level to cross is the higher ground."""
     cols = z.shape[1]

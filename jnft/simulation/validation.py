@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,7 +117,7 @@ def fill_spill(z: np.ndarray, source: tuple[int, int], volume: float, dx: float)
     return surface
 
 
-def _neighbours(r: int, c: int, rows: int, cols: int):
+def _neighbours(r: int, c: int, rows: int, cols: int) -> Iterator[tuple[int, int]]:
     """The 4 neighbours: water crosses the model's faces, not its corners."""
     for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
         if 0 <= r + dr < rows and 0 <= c + dc < cols:

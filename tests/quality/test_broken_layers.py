@@ -5,7 +5,7 @@ import pytest
 from deltalake import DeltaTable
 
 from jnft.ingest.bronze import land_files
-from jnft.kinds import kind_of
+from jnft.kinds import Scope, kind_of
 from jnft.lakehouse.store import Lakehouse
 from jnft.quality.checks import evaluate
 from jnft.quality.fiche import load_fiche
@@ -22,7 +22,7 @@ def test_broken_layer_fails_exactly_the_expected_criteria(small_sources, tmp_pat
     sources = write_broken(small_sources, name, tmp_path / "sources")
     store = Lakehouse.at(tmp_path / "lake")
     land_files(store, "bdtopo", sources, BATIMENT.source.pattern, BATIMENT.source.vintage_pattern)
-    landing = kind_of(BATIMENT).land(store, BATIMENT, None, "run", print)
+    landing = kind_of(BATIMENT).land(store, BATIMENT, Scope(None, "run"))
     outcomes = evaluate(BATIMENT, observe(store, BATIMENT, None))
     failing = {c for c, o in outcomes.items() if not o.passed}
     assert failing == expected, {c: outcomes[c].description for c in failing | expected}
@@ -38,6 +38,6 @@ def test_wrong_crs_is_named_as_such(small_sources, tmp_path):
     sources = write_broken(small_sources, "wrong_crs", tmp_path / "sources")
     store = Lakehouse.at(tmp_path / "lake")
     land_files(store, "bdtopo", sources, BATIMENT.source.pattern, BATIMENT.source.vintage_pattern)
-    kind_of(BATIMENT).land(store, BATIMENT, None, "run", print)
+    kind_of(BATIMENT).land(store, BATIMENT, Scope(None, "run"))
     description = evaluate(BATIMENT, observe(store, BATIMENT, None))["c06_extent"].description
     assert "longitude/latitude degrees" in description and "wrong CRS" in description

@@ -3,7 +3,7 @@ import shapely
 from deltalake import DeltaTable, write_deltalake
 
 from jnft.ingest.bronze import land_files
-from jnft.kinds import kind_of
+from jnft.kinds import Scope, kind_of
 from jnft.lakehouse.store import Lakehouse
 from jnft.quality.fiche import load_fiche
 from jnft.quality.observe import observe
@@ -18,7 +18,7 @@ def lake(small_sources, tmp_path, fiche):
     land_files(
         store, fiche.source.name, small_sources, fiche.source.pattern, fiche.source.vintage_pattern
     )
-    kind_of(fiche).land(store, fiche, None, "run", print)
+    kind_of(fiche).land(store, fiche, Scope(None, "run"))
     return store
 
 
