@@ -14,9 +14,9 @@ from jnft.settings import load_settings
 
 def _sample(args: argparse.Namespace) -> int:
     from jnft.sampledata.generate import generate
-    from jnft.sampledata.territory import SMALL, Territory
+    from jnft.sampledata.territory import SMALL, SampleTerritory
 
-    manifest = generate(Path(args.out), SMALL if args.small else Territory())
+    manifest = generate(Path(args.out), SMALL if args.small else SampleTerritory())
     print(f"{manifest['name']}: tiles {', '.join(manifest['tiles'])} -> {args.out}")
     return 0
 

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from jnft.sampledata.territory import ElevationAt, Territory
+from jnft.sampledata.territory import ElevationAt, SampleTerritory
 
 USAGES = ["Résidentiel", "Commercial et services", "Industriel", "Agricole", "Religieux", "Sportif"]
 EQUIPMENT = [  # (categorie, nature, how many)
@@ -40,7 +40,7 @@ class Buildings:
     footprints: np.ndarray
 
 
-def _intensity(t: Territory, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _intensity(t: SampleTerritory, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Probability that a building slot is built: town, villages, scattered farms."""
     tx, ty = t.town_centre()
     d2 = ((x - tx) ** 2 + (y - ty) ** 2) / t.town_radius**2
@@ -51,7 +51,7 @@ def _intensity(t: Territory, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _slots(
-    t: Territory, rng: np.random.Generator, dem_at: ElevationAt
+    t: SampleTerritory, rng: np.random.Generator, dem_at: ElevationAt
 ) -> tuple[np.ndarray, np.ndarray]:
     """Centres of buildable lattice slots: on land, out of the channel, above the sea."""
     s = t.building_spacing
@@ -65,7 +65,9 @@ def _slots(
     return x[keep], y[keep]
 
 
-def generate_buildings(t: Territory, rng: np.random.Generator, dem_at: ElevationAt) -> Buildings:
+def generate_buildings(
+    t: SampleTerritory, rng: np.random.Generator, dem_at: ElevationAt
+) -> Buildings:
     """The first vintage of buildings: rectangles on a lattice, oriented by district."""
     x, y = _slots(t, rng, dem_at)
     built = rng.random(len(x)) < _intensity(t, x, y)
@@ -130,7 +132,7 @@ def _rectangles(
 
 def next_vintage(
     first: Buildings,
-    t: Territory,
+    t: SampleTerritory,
     rng: np.random.Generator,
     dem_at: ElevationAt,
     modified_on: dt.date,
@@ -196,7 +198,7 @@ def _clear_of(candidates: np.ndarray, existing: np.ndarray, gap: float = 2.0) ->
     return clear
 
 
-def watercourses(t: Territory, dem_at: ElevationAt) -> pa.Table:
+def watercourses(t: SampleTerritory, dem_at: ElevationAt) -> pa.Table:
     """The river split in ~1 km reaches, and two tributaries from the plateau (LineString Z)."""
     xmin, _, xmax, _ = t.bounds
     mouth = float(t.coast_x(t.river_y(np.array([xmin])))[0]) - 0.01 * t.width
@@ -233,7 +235,7 @@ def watercourses(t: Territory, dem_at: ElevationAt) -> pa.Table:
     )
 
 
-def roads(t: Territory, rng: np.random.Generator) -> pa.Table:
+def roads(t: SampleTerritory, rng: np.random.Generator) -> pa.Table:
     """Town street grid, the valley road, the coast road and country lanes (LineString)."""
     lines, natures, importance = [], [], []
     tx, ty = t.town_centre()
@@ -284,7 +286,7 @@ def roads(t: Territory, rng: np.random.Generator) -> pa.Table:
     )
 
 
-def equipment(buildings: Buildings, t: Territory, rng: np.random.Generator) -> pa.Table:
+def equipment(buildings: Buildings, t: SampleTerritory, rng: np.random.Generator) -> pa.Table:
     """Zones of interest (schools, hospital, fire station...) around buildings of the town."""
     tx, ty = t.town_centre()
     centroids = shapely.centroid(buildings.footprints)
@@ -316,7 +318,7 @@ COMMUNES = [  # (name, INSEE code; fictitious codes in the Charente-Maritime num
 ]
 
 
-def communes(t: Territory, rng: np.random.Generator) -> list[shapely.Geometry]:
+def communes(t: SampleTerritory, rng: np.random.Generator) -> list[shapely.Geometry]:
     """Land partitioned into four communes (Voronoi cells of their centres, clipped to land)."""
     xmin, ymin, xmax, ymax = t.bounds
     tx, ty = t.town_centre()

@@ -19,7 +19,7 @@ from rasterio.transform import from_origin
 from jnft.formats.raster import write_ascii_grid
 from jnft.sampledata import features, sensors
 from jnft.sampledata.terrain import cell_centres, elevation, sample_elevation
-from jnft.sampledata.territory import Territory
+from jnft.sampledata.territory import SampleTerritory
 from jnft.tiles import tiles_covering
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def _bdtopo_path(root: Path, vintage: dt.date) -> Path:
     return root / "bdtopo" / name / f"{name}.gpkg"
 
 
-def write_dem_tiles(folder: Path, t: Territory, dem: np.ndarray) -> list[Path]:
+def write_dem_tiles(folder: Path, t: SampleTerritory, dem: np.ndarray) -> list[Path]:
     """RGE ALTI-style ESRI ASCII grids: 5 km tiles, cell centres on multiples of 5 m, no CRS."""
     folder.mkdir(parents=True, exist_ok=True)
     r = t.resolution
@@ -71,7 +71,7 @@ def _write_gpkg_layer(
     )
 
 
-def population_grid(t: Territory, buildings: features.Buildings) -> pa.Table:
+def population_grid(t: SampleTerritory, buildings: features.Buildings) -> pa.Table:
     """INSEE Filosofi-style 200 m grid (EPSG:3035 cell ids) from the dwellings of buildings."""
     dwellings = buildings.table["nombre_de_logements"].to_numpy()
     centres = shapely.centroid(buildings.footprints[dwellings > 0])
@@ -116,9 +116,9 @@ def write_legal_populations(out: Path, population: list[int]) -> Path:
     return path
 
 
-def generate(out: Path, territory: Territory | None = None) -> dict:
+def generate(out: Path, territory: SampleTerritory | None = None) -> dict:
     """Generate every source of the territory under `out`; returns the territory manifest."""
-    t = territory or Territory()
+    t = territory or SampleTerritory()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(t.seed)

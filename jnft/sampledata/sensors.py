@@ -14,14 +14,14 @@ import rasterio.features
 import rasterio.transform
 import shapely
 
-from jnft.sampledata.territory import ElevationAt, Territory
+from jnft.sampledata.territory import ElevationAt, SampleTerritory
 
 STATION = "R521001001"  # Hub'Eau station code of the sample gauge (fictitious)
 
 
 def write_lidar_tile(
     path: Path,
-    t: Territory,
+    t: SampleTerritory,
     rng: np.random.Generator,
     dem_at: ElevationAt,
     footprints: np.ndarray,
@@ -96,7 +96,7 @@ def _discharge_days(rng: np.random.Generator, start: dt.date, end: dt.date) -> n
     return np.round(q, 3)
 
 
-def write_hubeau(folder: Path, t: Territory, rng: np.random.Generator) -> list[Path]:
+def write_hubeau(folder: Path, t: SampleTerritory, rng: np.random.Generator) -> list[Path]:
     """Hub'Eau hydrometry v2 responses: `obs_elab` daily means (QmnJ, l/s) over 32 years, and
     `observations_tr` for the last days (H in mm, Q in l/s)."""
     x = t.gauge_x()

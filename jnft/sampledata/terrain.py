@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from jnft.sampledata.territory import Territory
+from jnft.sampledata.territory import SampleTerritory
 
 
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], scale: int) -> np.ndarray:
@@ -31,7 +31,7 @@ def _smoothstep(t: np.ndarray) -> np.ndarray:
     return t * t * (3 - 2 * t)
 
 
-def cell_centres(territory: Territory) -> tuple[np.ndarray, np.ndarray]:
+def cell_centres(territory: SampleTerritory) -> tuple[np.ndarray, np.ndarray]:
     """1-D x (west→east) and y (north→south) of the DEM cell centres (IGN registration)."""
     r = territory.resolution
     xmin, ymin, xmax, ymax = territory.bounds
@@ -41,7 +41,7 @@ def cell_centres(territory: Territory) -> tuple[np.ndarray, np.ndarray]:
 
 
 def elevation(
-    territory: Territory, x: np.ndarray, y: np.ndarray, rng: np.random.Generator
+    territory: SampleTerritory, x: np.ndarray, y: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     """Ground elevation (m, IGN69) on the grid x (columns) × y (rows), float32."""
     t = territory
@@ -113,7 +113,7 @@ def elevation(
 
 
 def sample_elevation(
-    dem: np.ndarray, territory: Territory, px: np.ndarray, py: np.ndarray
+    dem: np.ndarray, territory: SampleTerritory, px: np.ndarray, py: np.ndarray
 ) -> np.ndarray:
     """Bilinear elevation of the DEM at points (for LiDAR returns and building bases)."""
     r = territory.resolution

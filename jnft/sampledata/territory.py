@@ -16,7 +16,7 @@ ElevationAt = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
-class Territory:
+class SampleTerritory:
     name: str = "estuaire-demo"
     xmin: float = 380_000.0
     ymin: float = 6_540_000.0
@@ -81,7 +81,7 @@ class Territory:
         return self.xmin + 0.8 * self.width
 
 
-SMALL = Territory(
+SMALL = SampleTerritory(
     name="estuaire-mini",
     xmin=388_000.0,
     ymin=6_544_000.0,
