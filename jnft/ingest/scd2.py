@@ -6,8 +6,10 @@ costs a 5 % write."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 from deltalake import (
@@ -126,9 +128,14 @@ def _has_duplicates(ids: pl.Series) -> bool:
 
 
 def _diff(
-    incoming: pl.DataFrame, current: pl.DataFrame, close_removed: bool = True
+    incoming: pl.DataFrame,
+    current: pl.DataFrame,
+    close_removed: bool = True,
+    unknown: Collection[str] = (),
 ) -> tuple[pl.Series, pl.DataFrame, dict]:
-    """Row numbers of `incoming` to insert, versions to close, and the counts of each kind."""
+    """Row numbers of `incoming` to insert, versions to close, and the counts of each kind.
+    A current feature absent from `incoming` is closed unless its id is `unknown` (delivered
+    but unreadable: quarantined, not demolished)."""
     if current.is_empty():  # a first load: everything is new, nothing to join
         rows = pl.Series("row", range(incoming.height), dtype=pl.UInt32)
         closes = pl.DataFrame(
@@ -149,9 +156,12 @@ def _diff(
     joined = _match(incoming, current)
     if joined is None:
         joined = _match_strings(incoming, current)
+    held = np.flatnonzero(current["feature_id"].is_in(list(unknown)).to_numpy())
     joined = joined.with_columns(
         is_new=pl.col("crow").is_null(),
-        is_removed=pl.col("row").is_null() & pl.lit(close_removed),
+        is_removed=pl.col("row").is_null()
+        & pl.lit(close_removed)
+        & ~pl.col("crow").is_in(pl.Series(held, dtype=pl.UInt32)),
         is_changed=pl.col("row").is_not_null()
         & pl.col("crow").is_not_null()
         & (pl.col("row_hash") != pl.col("row_hash_current")),
@@ -213,13 +223,15 @@ def merge_vintage(
     tiles: list[str] | None = None,
     run_id: str = "",
     complete: bool = True,
+    unknown: Collection[str] = (),
 ) -> MergeResult:
     """Merge a full snapshot of the layer over `tiles` (default: its tiles and the table's).
 
     Unchanged rows stay; changed rows get their version closed and a new one opened; rows absent
     from the snapshot are closed; new rows are inserted. A re-run of the same vintage is a no-op.
     An incomplete snapshot (a file of the delivery quarantined) closes nothing for absence:
-    the features of the missing file are unknown, not removed.
+    the features of the missing file are unknown, not removed; nor are the `unknown` ids, the
+    delivered rows that were quarantined.
     """
     incoming = _incoming_keys(rows)
     tiles = _merge_scope(incoming, versions_uri, tiles)
@@ -232,7 +244,7 @@ def merge_vintage(
 
     valid_from = vintage_timestamp(vintage)
     current = current_state(versions_uri, closures_uri, tiles)
-    to_insert, to_close, counts = _diff(incoming, current, close_removed=complete)
+    to_insert, to_close, counts = _diff(incoming, current, complete, unknown)
     same_vintage = to_close.filter(pl.col("valid_from") == valid_from)
     if len(same_vintage):
         raise VintageOrderError(

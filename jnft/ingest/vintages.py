@@ -112,7 +112,8 @@ def _existing_tiles(store: Lakehouse, concept: str) -> set[str]:
 @dataclass
 class VintageRows:
     rows: pa.Table
-    complete: bool = True  # False when a file of the vintage was quarantined
+    complete: bool = True  # False when a file, or a row without its id, was quarantined
+    unknown: frozenset[str] = frozenset()  # ids of rows quarantined: never closed for absence
 
 
 # Builds the rows of one vintage from its files, for the tiles `wanted` accepts.
@@ -164,6 +165,7 @@ def merge_vintages(
             tiles=pending,
             run_id=run_id,
             complete=built.complete,
+            unknown=built.unknown,
         )
         _log_merge(store, concept, result, key, run_id)
         report.merges.append(result)
@@ -224,7 +226,13 @@ def prepared_rows(
             }
         )
     )
-    return VintageRows(rows, complete=len(prepared) == len(files))
+    # A quarantined row is unknown, not absent: its stored feature stays. A row without an id,
+    # or sharing its id with another, could be any feature: the vintage then closes nothing
+    # for absence.
+    ids = [i for p in prepared for i in p.quarantine["feature_id"].to_pylist()]
+    unknown = frozenset(i for i in ids if i is not None)
+    complete = len(prepared) == len(files) and len(unknown) == len(ids)
+    return VintageRows(rows, complete, unknown)
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,10 @@ def test_string_join_fallback_gives_the_same_history(uris, monkeypatch):
     result = merge_vintage(*uris, layer({"a": (0, "X"), "c": (40, "I")}), V2)
     assert (result.inserted, result.changed, result.closed) == (1, 1, 1)
     assert at(uris, dt.date(2025, 6, 1)) == {"a": "X", "c": "I"}
+
+
+def test_unknown_features_are_not_closed_for_absence(uris):
+    merge_vintage(*uris, layer({"a": (0, "R"), "b": (20, "C"), "c": (40, "I")}), V1)
+    result = merge_vintage(*uris, layer({"a": (0, "R")}), V2, unknown={"b"})
+    assert result.closed == 1  # c is gone; b was delivered but unreadable
+    assert at(uris, dt.date(2025, 6, 1)) == {"a": "R", "b": "C"}

@@ -1,6 +1,8 @@
 """Each broken delivery turns exactly the expected criteria red, with a readable reason; the
 valid rows are materialized and the failing rows wait in quarantine with theirs."""
 
+import shutil
+
 import pytest
 from deltalake import DeltaTable
 
@@ -11,7 +13,7 @@ from jnft.quality.checks import evaluate
 from jnft.quality.fiche import load_fiche
 from jnft.quality.observe import observe
 from tests.factories import CONCEPTS_DIR
-from tests.fixtures.broken_layers import BROKEN, write_broken
+from tests.fixtures.broken_layers import BROKEN, LATER, NEXT_VINTAGE_DIR, write_broken
 
 BATIMENT = load_fiche(CONCEPTS_DIR / "batiment.yaml")
 
@@ -41,3 +43,30 @@ def test_wrong_crs_is_named_as_such(small_sources, tmp_path):
     kind_of(BATIMENT).land(store, BATIMENT, Scope(None, "run"))
     description = evaluate(BATIMENT, observe(store, BATIMENT, None))["c06_extent"].description
     assert "longitude/latitude degrees" in description and "wrong CRS" in description
+
+
+@pytest.mark.parametrize("name", sorted(LATER))
+def test_a_broken_later_vintage_closes_no_stored_feature(small_sources, tmp_path, name):
+    """Rows that could not be read are unknown, not demolished: a later delivery whose rows
+    are quarantined — a few, or all of them — leaves their stored versions current."""
+    sources = tmp_path / "sources"
+    shutil.copytree(small_sources / "bdtopo", sources / "bdtopo")
+    store = Lakehouse.at(tmp_path / "lake")
+    kind = kind_of(BATIMENT)
+
+    def land_and_merge() -> set[str]:
+        land_files(
+            store, "bdtopo", sources, BATIMENT.source.pattern, BATIMENT.source.vintage_pattern
+        )
+        kind.land(store, BATIMENT, Scope(None, "run"))
+        return set(kind.current(store, BATIMENT)["feature_id"].to_pylist())
+
+    before = land_and_merge()
+    write_broken(small_sources, name, sources, NEXT_VINTAGE_DIR)
+    assert land_and_merge() == before
+    quarantined = DeltaTable(store.table_uri("batiment", "quarantine")).to_pyarrow_table()
+    assert quarantined.num_rows > 0 or name == "missing_mandatory_attributes"
+    failing = {
+        c for c, o in evaluate(BATIMENT, observe(store, BATIMENT, None)).items() if not o.passed
+    }
+    assert failing, "a broken delivery turns a criterion red"
