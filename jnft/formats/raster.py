@@ -69,6 +69,8 @@ def inspect_source(
 ) -> tuple[str, tuple[float, float, float, float]]:
     """(CRS, bounds) of a source raster after reading every block, so that a corrupt or
     truncated file is caught before it reaches a mosaic; errors name the file."""
+    if path.suffix.lower() == ".asc":
+        check_ascii_grid(path)
     try:
         with rasterio.open(path) as src:
             _check_alignment(src, resolution)
@@ -78,6 +80,50 @@ def inspect_source(
     except rasterio.errors.RasterioError as error:
         raise SourceFileError(f"{path}: not a readable raster ({error})") from error
     return source_crs(path, fallback_crs), bounds
+
+
+ASCII_HEADER = ("ncols", "nrows", "xllcorner", "xllcenter", "yllcorner", "yllcenter")
+ASCII_KEYS = (*ASCII_HEADER, "cellsize", "nodata_value", "dx", "dy")
+
+
+def check_ascii_grid(path: Path) -> None:
+    """Refuse an ESRI ASCII grid whose text GDAL would read anyway: a non-number in a row
+    (read as 0.0), a short or long row, fewer or more rows than `nrows`. The error names the
+    line and the value."""
+    lines = Path(path).read_text(encoding="ascii", errors="replace").splitlines()
+    header: dict[str, str] = {}
+    first = len(lines)
+    for i, line in enumerate(lines):
+        fields = line.split()
+        if len(fields) != 2 or fields[0].lower() not in ASCII_KEYS:
+            first = i
+            break
+        header[fields[0].lower()] = fields[1]
+    try:
+        ncols, nrows = int(header["ncols"]), int(header["nrows"])
+    except (KeyError, ValueError) as error:
+        raise SourceFileError(
+            f"{path}: not an ESRI ASCII grid: its header lacks a whole ncols and nrows"
+        ) from error
+    rows = [(n, line.split()) for n, line in enumerate(lines[first:], first + 1) if line.strip()]
+    if len(rows) != nrows:
+        raise SourceFileError(f"{path}: {len(rows)} rows of values where nrows is {nrows}")
+    for n, values in rows:
+        if len(values) != ncols:
+            raise SourceFileError(f"{path}, line {n}: {len(values)} values where ncols is {ncols}")
+    try:
+        np.array([v for _, values in rows for v in values], dtype=np.float64)
+    except ValueError:
+        n, bad = next((n, v) for n, values in rows for v in values if not _is_number(v))
+        raise SourceFileError(f"{path}, line {n}: {bad!r} is not a number") from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_alignment(src: rasterio.DatasetReader, resolution: float) -> None:

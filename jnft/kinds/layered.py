@@ -44,6 +44,10 @@ class LayeredKind(Kind[Spec]):
         return None
 
     def land(self, store: Lakehouse, fiche: Fiche, scope: Scope) -> Landing:
+        if not (self.gold and fiche.is_public):
+            # Gold holds exactly the public concepts: one turned restricted loses its snapshot
+            # in the run that sees it so.
+            store.gold_path(fiche.id).unlink(missing_ok=True)
         entries = read_manifest(store, fiche.source.name)
         report = self.merge(store, fiche, entries, scope)
         summary = summarize(store, fiche.id, scope.tiles)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 from typing import cast
 
@@ -22,6 +21,7 @@ from jnft.kinds import kind_of
 from jnft.lakehouse.delta import frame_of, open_table
 from jnft.lakehouse.history import history
 from jnft.lakehouse.store import Lakehouse
+from jnft.lakehouse.swap import commit_point, staging_folder, swap_in
 from jnft.quality.fiche import Fiche
 from jnft.tiles import TARGET_CRS, tile_bounds
 
@@ -159,7 +159,8 @@ def _series_collection(fiche: Fiche, store: Lakehouse) -> pystac.Collection | No
 
 
 def build_catalog(store: Lakehouse, fiches: list[Fiche]) -> Path:
-    """Write the catalog under `catalog/` (public concepts only) and return its root file."""
+    """Write the catalog (public concepts only), validate it, and swap it in as `catalog/`;
+    return its root file. A catalog that does not validate is never published."""
     catalog = pystac.Catalog(
         "jnft",
         "The geo-concepts of the territory, by tile and vintage.",
@@ -188,11 +189,15 @@ def build_catalog(store: Lakehouse, fiches: list[Fiche]) -> Path:
         collection.add_items(_items(fiche, current, store, collection))
         catalog.add_child(collection)
     target = store.catalog_dir
-    if target.exists():
-        shutil.rmtree(target)
-    catalog.normalize_hrefs(str(target))
+    folder = staging_folder(target)
+    catalog.normalize_hrefs(str(folder))
     catalog.make_all_asset_hrefs_relative()  # the lakehouse moves as one folder
     catalog.save(pystac.CatalogType.SELF_CONTAINED)
+    problems = validate_catalog(folder)
+    if problems:  # never published: the previous catalog stays
+        raise ValueError("the STAC catalog does not validate: " + "; ".join(problems[:5]))
+    commit_point("catalog.written")
+    swap_in(folder, target)
     return target / "catalog.json"
 
 

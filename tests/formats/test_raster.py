@@ -4,6 +4,7 @@ import rasterio
 from rasterio.transform import from_origin
 
 from jnft.formats import raster
+from jnft.formats.errors import SourceFileError
 
 
 def ascii_grid(path, x0, y0, values, resolution=5.0, crs=None):
@@ -56,3 +57,27 @@ def test_missing_crs_needs_the_fiche(tmp_path):
     with pytest.raises(ValueError, match="no CRS"):
         raster.source_crs(src, None)
     assert raster.source_crs(src, "EPSG:2154") == "EPSG:2154"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda rows: rows.__setitem__(2, rows[2].replace("12.50", "n/a", 1)), "line 9: 'n/a'"),
+        (lambda rows: rows.__setitem__(3, " ".join(rows[3].split()[:-1])), "line 10: 3 values"),
+        (lambda rows: rows.pop(), "3 rows of values where nrows is 4"),
+    ],
+)
+def test_an_ascii_grid_gdal_would_misread_is_refused_naming_the_line(tmp_path, edit, message):
+    """GDAL reads a non-number as 0.0 and pads short rows: those files never reach the DEM."""
+    path = tmp_path / "dem.asc"
+    raster.write_ascii_grid(
+        np.full((4, 4), 12.5), from_origin(379_997.5, 6_550_002.5, 5, 5), path, nodata=-99999.0
+    )
+    lines = path.read_text().splitlines()
+    header, rows = lines[:6], lines[6:]
+    assert len(rows) == 4 and "12.50" in rows[2]
+    raster.inspect_source(path, "EPSG:2154", 5.0)  # as written, it reads
+    edit(rows)
+    path.write_text("\n".join(header + rows) + "\n")
+    with pytest.raises(SourceFileError, match=message):
+        raster.inspect_source(path, "EPSG:2154", 5.0)
