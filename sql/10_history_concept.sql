@@ -1,11 +1,15 @@
 -- applies-to: history
 -- ${concept}_history: every version of every feature, with valid_to (NULL while current).
--- Versions and closures are two append-only Delta tables (see jnft/lakehouse/history.py);
+-- Versions and closures are two append-only Delta tables (see jnft/lakehouse/history.py),
+-- whose rows count once their merge is published in `commits`;
 -- ${columns} reads the WKB geometry as GEOMETRY (attribute tables have none).
 CREATE OR REPLACE VIEW ${concept}_history AS
+WITH published AS (SELECT DISTINCT run_id, tile, vintage FROM delta_scan('${commits}'))
 SELECT ${columns}, c.valid_to
-FROM delta_scan('${versions}') AS v
-LEFT JOIN delta_scan('${closures}') AS c
+FROM (SELECT * FROM delta_scan('${versions}') SEMI JOIN published USING (run_id, tile, vintage)) AS v
+LEFT JOIN (
+  SELECT * FROM delta_scan('${closures}') SEMI JOIN published USING (run_id, tile, vintage)
+) AS c
   ON c.feature_id = v.feature_id AND c.valid_from = v.valid_from;
 
 -- ${concept}: the current territory.

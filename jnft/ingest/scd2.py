@@ -23,12 +23,16 @@ from deltalake import (
 from jnft.lakehouse.delta import ensure_table, frame_of, open_table
 from jnft.lakehouse.history import (
     CLOSURE_SCHEMA,
+    COMMIT_KEY,
+    COMMITS_SCHEMA,
     VERSION_KEY,
+    commits_uri,
     current_state,
     last_vintage,
     vintage_timestamp,
     with_version_columns,
 )
+from jnft.lakehouse.swap import commit_point
 
 REQUIRED_COLUMNS = ("feature_id", "row_hash", "tile")
 
@@ -179,6 +183,39 @@ def _diff(
     return to_insert, to_close, counts
 
 
+def ensure_commits(versions_uri: str, closures_uri: str) -> None:
+    """The `commits` table of a layer, created with every merge already stored as published
+    (a history kept before commits were)."""
+    uri = commits_uri(versions_uri)
+    if open_table(uri) is not None:
+        return
+    known = [
+        frame_of(table.to_pyarrow_table(columns=COMMIT_KEY))
+        for table in (open_table(versions_uri), open_table(closures_uri))
+        if table is not None
+    ]
+    ensure_table(uri, COMMITS_SCHEMA, ["tile"])
+    if known:
+        published = pl.concat(known).unique()
+        _write_commits(uri, published, dt.datetime.now(dt.UTC))
+
+
+def _publish(versions_uri: str, tiles: list[str], vintage: dt.date, run_id: str) -> None:
+    """The one commit that makes a merge's closures and versions visible."""
+    rows = pl.DataFrame({"run_id": run_id, "tile": tiles, "vintage": vintage})
+    _write_commits(commits_uri(versions_uri), rows, dt.datetime.now(dt.UTC))
+
+
+def _write_commits(uri: str, rows: pl.DataFrame, now: dt.datetime) -> None:
+    table = rows.with_columns(pl.lit(now).alias("committed_at")).to_arrow()
+    write_deltalake(
+        uri,
+        table.select(COMMITS_SCHEMA.names).cast(COMMITS_SCHEMA),
+        mode="append",
+        partition_by=["tile"],
+    )
+
+
 def _incoming_keys(rows: pa.Table) -> pl.DataFrame:
     """(feature_id, row_hash, tile) of a vintage, refused when ids repeat."""
     missing = [c for c in REQUIRED_COLUMNS if c not in rows.column_names]
@@ -235,6 +272,7 @@ def merge_vintage(
     """
     incoming = _incoming_keys(rows)
     tiles = _merge_scope(incoming, versions_uri, tiles)
+    ensure_commits(versions_uri, closures_uri)
     last = last_vintage(versions_uri, closures_uri, tiles)
     if last is not None and vintage < last:
         raise VintageOrderError(
@@ -255,8 +293,9 @@ def merge_vintage(
 
     unchanged = incoming.height - counts["inserted"] - counts["changed"]
     closures_version = versions_version = None
-    # Closures first: if the run dies between the two commits, a re-run sees the closed
-    # features as absent and inserts them, which is the state the full merge would have left.
+    # Closures, then versions, then one `commits` row per tile that publishes both: readers
+    # see only published merges, so a merge killed between its commits is never seen, and its
+    # re-run (a new run id) starts again from the published state.
     if to_close.height:
         closures = to_close.with_columns(
             pl.lit(valid_from).cast(pl.Datetime("us", "UTC")).alias("valid_to"),
@@ -266,6 +305,7 @@ def merge_vintage(
         closures_version = _append(
             closures_uri, closures.to_arrow().cast(CLOSURE_SCHEMA), vintage, run_id
         )
+        commit_point("closures.appended")
     if len(to_insert):
         # Copying a table is costly (geometries): take rows only when some are left out.
         new_rows = (
@@ -273,7 +313,11 @@ def merge_vintage(
         )
         new_rows = with_version_columns(new_rows, vintage, valid_from, run_id)
         versions_version = _append(versions_uri, new_rows, vintage, run_id)
+        commit_point("versions.appended")
     ensure_table(closures_uri, CLOSURE_SCHEMA, ["tile"])
+    if to_close.height or len(to_insert):  # a merge that changes nothing commits nothing
+        _publish(versions_uri, tiles, vintage, run_id)
+        commit_point("merge.published")
     return MergeResult(
         vintage,
         tuple(tiles),

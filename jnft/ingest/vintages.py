@@ -17,7 +17,7 @@ from deltalake import DeltaTable, write_deltalake
 from jnft.formats.errors import SourceFileError
 from jnft.ingest.bronze import BronzeEntry
 from jnft.ingest.quarantine import QUARANTINE_SCHEMA, reject_file, write_quarantine
-from jnft.ingest.scd2 import MergeResult, merge_vintage
+from jnft.ingest.scd2 import MergeResult, ensure_commits, merge_vintage
 from jnft.lakehouse.delta import ensure_table
 from jnft.lakehouse.store import Lakehouse
 
@@ -132,6 +132,7 @@ def merge_vintages(
     report = IngestReport(concept, tiles)
     done = merged_already(store, concept)
     ensure_table(store.table_uri(concept, "quarantine"), QUARANTINE_SCHEMA)
+    ensure_commits(store.table_uri(concept, "versions"), store.table_uri(concept, "closures"))
     for vintage, files in _by_vintage(entries):
         key = sources_key(files)
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 from pydantic import BaseModel
 
@@ -54,6 +55,19 @@ class Observation:
     @property
     def latest_vintage(self) -> dt.date | None:
         return dt.date.fromisoformat(max(self.vintages)) if self.vintages else None
+
+
+def extent(frame: pl.DataFrame) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) over the rows' bbox columns."""
+    return cast(  # polars types a column's min and max as any Python scalar
+        tuple[float, float, float, float],
+        (
+            frame["bbox_xmin"].min(),
+            frame["bbox_ymin"].min(),
+            frame["bbox_xmax"].max(),
+            frame["bbox_ymax"].max(),
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ checks observe (tiles, vintages, quarantined rows, source files) and the history
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
@@ -12,7 +12,7 @@ import shapely
 
 from jnft.ingest.bronze import read_manifest
 from jnft.ingest.vintages import IngestReport
-from jnft.kinds.base import Kind, Landing, Observation, Scope, Spec
+from jnft.kinds.base import Kind, Landing, Observation, Scope, Spec, extent
 from jnft.lakehouse.bookkeeping import merged_vintages, quarantined_rows
 from jnft.lakehouse.delta import frame_of, open_table
 from jnft.lakehouse.history import current
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # The versions' columns in the history views: the WKB geometry read as GEOMETRY.
 GEOMETRY_COLUMNS = "v.* REPLACE (ST_GeomFromWKB(v.geometry) AS geometry)"
-HISTORY_TABLES = ("versions", "closures", "quarantine")
+HISTORY_TABLES = ("versions", "closures", "commits", "quarantine")
 
 
 class LayeredKind(Kind[Spec]):
@@ -99,15 +99,7 @@ class LayeredKind(Kind[Spec]):
         their rows show."""
         frame = frame_of(rows)
         if self.footprint != "none":
-            obs.bbox = cast(  # polars types a column's min and max as any Python scalar
-                tuple[float, float, float, float],
-                (
-                    frame["bbox_xmin"].min(),
-                    frame["bbox_ymin"].min(),
-                    frame["bbox_xmax"].max(),
-                    frame["bbox_ymax"].max(),
-                ),
-            )
+            obs.bbox = extent(frame)
         obs.tiles = sorted(frame["tile"].unique().to_list())
         obs.vintages = merged_vintages(store, fiche.id, obs.tiles)
         obs.quarantined = _latest_quarantined(store, fiche.id, obs.tiles)

@@ -8,7 +8,7 @@ import fnmatch
 import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 import pyarrow as pa
@@ -19,7 +19,7 @@ from jnft.formats.series import DelimitedFormat, Series, Station, read_delimited
 from jnft.ingest.bronze import BronzeEntry, read_manifest
 from jnft.ingest.rating import RatingCurve, fit_rating_curve
 from jnft.ingest.series import StageToDischarge, ingest_series
-from jnft.kinds.base import Kind, Landing, Observation, Scope
+from jnft.kinds.base import Kind, Landing, Observation, Scope, extent
 from jnft.lakehouse.bookkeeping import quarantined_rows
 from jnft.lakehouse.delta import frame_of, open_table
 from jnft.lakehouse.observations import current_observations
@@ -251,15 +251,7 @@ class TimeSeriesKind(Kind[TimeSeriesSpec]):
             return
         located = frame_of(stations.to_pyarrow_table()).filter(pl.col("geometry").is_not_null())
         if located.height:
-            obs.bbox = cast(  # polars types a column's min and max as any Python scalar
-                tuple[float, float, float, float],
-                (
-                    located["bbox_xmin"].min(),
-                    located["bbox_ymin"].min(),
-                    located["bbox_xmax"].max(),
-                    located["bbox_ymax"].max(),
-                ),
-            )
+            obs.bbox = extent(located)
             obs.tiles = sorted(located["tile"].unique().to_list())
             obs.geometry_types = ["Point"]
         latest = frame["time"].max()

@@ -39,29 +39,64 @@ CLOSURE_SCHEMA = pa.schema(
 )
 
 
+# A merge's rows become visible together when its (run, tile, vintage) is written here, in one
+# commit after its closures and versions: a merge that died midway is never seen.
+COMMIT_KEY = ["run_id", "tile", "vintage"]
+COMMITS_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("tile", pa.string()),
+        ("vintage", pa.date32()),
+        ("committed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def commits_uri(versions_uri: str) -> str:
+    """The `commits` table beside a layer's `versions`."""
+    return versions_uri.rstrip("/").rsplit("/", 1)[0] + "/commits"
+
+
+def _commits(versions_uri: str, tiles: list[str] | None) -> pl.DataFrame | None:
+    """The merges published in the tiles; None for a history from before commits were kept,
+    whose rows are all visible."""
+    table = open_table(commits_uri(versions_uri))
+    if table is None:
+        return None
+    return _read(table, COMMIT_KEY, tiles, None).unique()
+
+
 def vintage_timestamp(vintage: dt.date) -> dt.datetime:
     """The instant a vintage becomes valid: its date at 00:00 UTC."""
     return dt.datetime.combine(vintage, dt.time(), tzinfo=dt.UTC)
 
 
-def _read(table: DeltaTable | None, columns: list[str], tiles: list[str] | None) -> pl.DataFrame:
-    """Columns of a table within the tiles (partition pruning), through Polars' parallel
-    Parquet reader."""
+def _read(
+    table: DeltaTable | None,
+    columns: list[str],
+    tiles: list[str] | None,
+    commits: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """Columns of a table's published rows within the tiles (partition pruning), through
+    Polars' parallel Parquet reader."""
     if table is None:
         return pl.DataFrame()
     frame = pl.scan_delta(table)
     if tiles is not None:
         frame = frame.filter(pl.col("tile").is_in(tiles))
+    if commits is not None:
+        frame = frame.join(commits.lazy(), on=COMMIT_KEY, how="semi")
     return frame.select(columns).collect()
 
 
 def current_state(versions_uri: str, closures_uri: str, tiles: list[str] | None) -> pl.DataFrame:
     """Open versions (feature_id, valid_from, row_hash, tile) within the tiles."""
     columns = ["feature_id", "valid_from", "row_hash", "tile"]
-    versions = _read(open_table(versions_uri), columns, tiles)
+    commits = _commits(versions_uri, tiles)
+    versions = _read(open_table(versions_uri), columns, tiles, commits)
     if versions.is_empty():
         return versions
-    closures = _read(open_table(closures_uri), VERSION_KEY, tiles)
+    closures = _read(open_table(closures_uri), VERSION_KEY, tiles, commits)
     if closures.is_empty():
         return versions
     return versions.join(closures, on=VERSION_KEY, how="anti")
@@ -77,7 +112,7 @@ def _max_vintage(table: DeltaTable | None, tiles: list[str]) -> dt.date | None:
         if files["max.vintage"].null_count() == 0:
             # polars types a column's max as any Python scalar: these are Date columns
             return cast(dt.date | None, files["max.vintage"].max())
-    frame = _read(table, ["vintage"], tiles)
+    frame = _read(table, ["vintage"], tiles, None)
     return None if frame.is_empty() else cast(dt.date, frame["vintage"].max())
 
 
@@ -108,8 +143,9 @@ def history(versions_uri: str, closures_uri: str, tiles: list[str] | None = None
     versions = open_table(versions_uri)
     if versions is None:
         raise FileNotFoundError(f"no Delta table at {versions_uri}")
-    table = _read(versions, [f.name for f in versions.schema().fields], tiles)
-    closures = _read(open_table(closures_uri), [*VERSION_KEY, "valid_to"], tiles)
+    commits = _commits(versions_uri, tiles)
+    table = _read(versions, [f.name for f in versions.schema().fields], tiles, commits)
+    closures = _read(open_table(closures_uri), [*VERSION_KEY, "valid_to"], tiles, commits)
     if closures.is_empty():
         table = table.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("valid_to"))
     else:

@@ -127,3 +127,42 @@ def test_unknown_features_are_not_closed_for_absence(uris):
     result = merge_vintage(*uris, layer({"a": (0, "R")}), V2, unknown={"b"})
     assert result.closed == 1  # c is gone; b was delivered but unreadable
     assert at(uris, dt.date(2025, 6, 1)) == {"a": "R", "b": "C"}
+
+
+KILLED_MERGE = """
+import datetime as dt, sys
+from jnft.ingest.scd2 import merge_vintage
+from tests.factories import layer
+rows = layer({"a": (0, "X"), "c": (40, "I")})
+merge_vintage(sys.argv[1], sys.argv[2], rows, dt.date(2025, 3, 15), run_id=sys.argv[3])
+"""
+
+
+@pytest.mark.parametrize(
+    ("kill_at", "published"),
+    [("closures.appended", False), ("versions.appended", False), ("merge.published", True)],
+)
+def test_a_merge_killed_at_any_commit_point_leaves_before_or_after(uris, kill_at, published):
+    """SIGKILL-like death (os._exit) after each commit of a merge: the current layer is the
+    state before or after the merge, never a mix; the re-run completes it exactly once."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    merge_vintage(*uris, layer({"a": (0, "R"), "b": (20, "C")}), V1)
+    before, after = {"a": "R", "b": "C"}, {"a": "X", "c": "I"}
+    root = Path(__file__).resolve().parents[2]
+
+    def merge(run_id: str, kill: str | None) -> int:
+        env = {**os.environ, **({"JNFT_KILL_AT": kill} if kill else {})}
+        command = [sys.executable, "-c", KILLED_MERGE, *uris, run_id]
+        return subprocess.run(command, env=env, cwd=root, check=False).returncode
+
+    assert merge("killed", kill_at) == 137
+    assert at(uris, dt.date(2025, 6, 1)) == (after if published else before)
+    assert merge("rerun", None) == 0
+    assert at(uris, dt.date(2025, 6, 1)) == after
+    assert at(uris, dt.date(2024, 1, 1)) == before
+    current = history(*uris).filter(pa.compute.is_null(history(*uris)["valid_to"]))
+    assert sorted(current["feature_id"].to_pylist()) == ["a", "c"]  # once each

@@ -30,7 +30,7 @@ def test_version_mismatch_fails_loudly(monkeypatch):
 
 
 def test_views_history_and_asof_over_delta(tmp_path):
-    uris = {t: str(tmp_path / t) for t in ("versions", "closures", "quarantine")}
+    uris = {t: str(tmp_path / t) for t in ("versions", "closures", "commits", "quarantine")}
     merge_vintage(
         uris["versions"],
         uris["closures"],
