@@ -48,6 +48,7 @@ class Observation:
     cog_problems: list[str] = field(default_factory=list)
     densities: dict[str, float] = field(default_factory=dict)  # points/m² per tile
     rejected_files: int = 0  # whole files of the concept in quarantine
+    emptied: bool = False  # no current row, but the tiles held some before
     gold_geo: dict | None = None
     # The columns the C9 suite checks (`feature_id`, required, ranged, `geometry_is_valid`).
     checked: pd.DataFrame | None = None
@@ -139,6 +140,10 @@ class Kind(Generic[Spec]):
     def current(self, store: Lakehouse, fiche: Fiche, tiles: list[str] | None = None) -> pa.Table:
         """The current rows (all tiles when None)."""
         raise NotImplementedError
+
+    def had_rows(self, store: Lakehouse, fiche: Fiche, tiles: list[str] | None) -> bool:
+        """Whether the tiles ever held rows of the concept (its history, not only today)."""
+        return False
 
     def observe(
         self,

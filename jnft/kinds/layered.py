@@ -15,7 +15,7 @@ from jnft.ingest.vintages import IngestReport
 from jnft.kinds.base import Kind, Landing, Observation, Scope, Spec, extent
 from jnft.lakehouse.bookkeeping import merged_vintages, quarantined_rows
 from jnft.lakehouse.delta import frame_of, open_table
-from jnft.lakehouse.history import current
+from jnft.lakehouse.history import current, history
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.summary import LayerSummary, summarize
 
@@ -82,6 +82,10 @@ class LayeredKind(Kind[Spec]):
         return current(
             store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"), tiles
         )
+
+    def had_rows(self, store: Lakehouse, fiche: Fiche, tiles: list[str] | None) -> bool:
+        versions, closures = (store.table_uri(fiche.id, t) for t in ("versions", "closures"))
+        return history(versions, closures, tiles).num_rows > 0
 
     def ranged_columns(self, fiche: Fiche) -> list[str]:
         """The columns C9's declared ranges apply to."""

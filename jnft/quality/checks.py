@@ -256,7 +256,7 @@ def c09_quality(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
 
 def c10_standard(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     standard = fiche.criteria.c10_standard
-    problems = list(obs.cog_problems)
+    problems = list(obs.cog_problems) + _quarantine_problems(obs, "c10_standard")
     if obs.gold_geo is not None:
         column = obs.gold_geo.get("columns", {}).get("geometry", {})
         if obs.gold_geo.get("version") != "1.1.0" or column.get("encoding") != "WKB":
@@ -278,10 +278,11 @@ def evaluate(fiche: Fiche, obs: Observation, today: dt.date | None = None) -> di
 
     A tile that no delivered file covers (a point-cloud block over part of the territory)
     has nothing to check: every criterion passes with a warning saying so. When a file was
-    quarantined, the tile might have been covered, and the criteria are evaluated (and fail).
+    quarantined, the tile might have been covered, and when the tile held rows before, it was:
+    the criteria are then evaluated (and fail).
     """
     today = today or dt.date.today()
-    if obs.rows == 0 and obs.bronze_files and not obs.rejected_files:
+    if obs.rows == 0 and obs.bronze_files and not obs.rejected_files and not obs.emptied:
         note = Outcome(True, "no delivered file covers these tiles", {}, warning=True)
         return dict.fromkeys(CHECKS, note)
     return {name: check(fiche, obs, today) for name, check in CHECKS.items()}

@@ -28,6 +28,7 @@ def observe(
     obs.rows = table.num_rows
     obs.columns = table.column_names
     if not obs.rows:
+        obs.emptied = kind.had_rows(store, fiche, tiles)
         return obs
     kind.observe(store, fiche, obs, table, tiles)
     if obs.checked is not None:

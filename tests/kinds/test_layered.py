@@ -24,3 +24,10 @@ def test_a_concept_turned_restricted_loses_its_gold_file_in_the_same_run(small_s
     assert evaluate(secret, observe(store, secret, None))["c05_licence"].passed
     kind.land(store, BATIMENT, Scope(None, "run"))  # public again: the gold asset writes it
     assert not store.gold_path("batiment").exists()
+
+
+def test_had_rows_looks_at_the_history_of_the_tiles(small_sources, tmp_path):
+    store = lake(small_sources, tmp_path, BATIMENT)
+    kind = kind_of(BATIMENT)
+    assert kind.had_rows(store, BATIMENT, ["0390_6550"])
+    assert not kind.had_rows(store, BATIMENT, ["0000_0000"])

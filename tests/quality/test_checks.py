@@ -3,10 +3,10 @@ import datetime as dt
 
 import pytest
 
+from jnft.kinds import Observation
 from jnft.quality.checks import duration_days, evaluate, is_blocking
 from jnft.quality.expectations import ExpectationOutcome
 from jnft.quality.fiche import load_fiche
-from jnft.quality.observe import Observation
 from tests.factories import CONCEPTS_DIR
 
 TODAY = dt.date(2025, 6, 1)
@@ -131,3 +131,17 @@ def test_blocking_checks_are_those_guarding_calculations():
 )
 def test_iso_durations_in_days(iso, days):
     assert duration_days(iso) == pytest.approx(days)
+
+
+def test_an_empty_tile_passes_only_when_nothing_was_ever_there():
+    nothing = Observation(bronze_files={"sha"})
+    assert all(o.passed for o in evaluate(BATIMENT, nothing).values())
+    emptied = Observation(bronze_files={"sha"}, emptied=True)
+    failing = {c for c, o in evaluate(BATIMENT, emptied).items() if not o.passed}
+    assert {"c01_nature", "c06_extent", "c09_quality"} <= failing
+
+
+def test_a_file_rejected_as_not_the_declared_format_fails_c10():
+    rejected = {"c10_standard": {"x.gpkg: not a readable GeoPackage": 1}}
+    outcome = evaluate(BATIMENT, dataclasses.replace(GOOD, quarantined=rejected))["c10_standard"]
+    assert not outcome.passed and "not a readable GeoPackage" in outcome.description
