@@ -11,7 +11,7 @@ import pyarrow as pa
 from deltalake import write_deltalake
 
 from jnft.formats.errors import Rejections
-from jnft.lakehouse.delta import ensure_table
+from jnft.lakehouse.delta import ensure_table, holds_already
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -88,6 +88,8 @@ def quarantine_rows(
 def write_quarantine(uri: str, rows: pa.Table, shas: list[str]) -> None:
     """Replace the quarantine rows of these source files (idempotent across re-runs)."""
     ensure_table(uri, QUARANTINE_SCHEMA)
+    if holds_already(uri, rows, {"source_sha256": shas}):
+        return  # a re-run: nothing to commit
     predicate = "source_sha256 IN (" + ", ".join(f"'{s}'" for s in shas) + ")"
     write_deltalake(uri, rows, mode="overwrite", predicate=predicate)
 

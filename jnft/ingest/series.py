@@ -23,7 +23,7 @@ from jnft.ingest.bronze import BronzeEntry
 from jnft.ingest.dedup import deduplicate, quarantine_series_rows
 from jnft.ingest.quarantine import QUARANTINE_SCHEMA, reject_file, write_quarantine
 from jnft.ingest.rating import RatingCurve
-from jnft.lakehouse.delta import ensure_table, open_table
+from jnft.lakehouse.delta import ensure_table, holds_already, open_table
 from jnft.lakehouse.observations import (
     SERIES_SCHEMA,
     AppendResult,
@@ -261,6 +261,6 @@ def write_stations(store: Lakehouse, concept: str, known: dict[str, Station]) ->
         },
         schema=STATIONS_SCHEMA,
     )
-    write_deltalake(
-        store.table_uri(concept, "stations"), table, mode="overwrite", schema_mode="overwrite"
-    )
+    uri = store.table_uri(concept, "stations")
+    if not holds_already(uri, table, {}):
+        write_deltalake(uri, table, mode="overwrite", schema_mode="overwrite")

@@ -22,3 +22,22 @@ def frame_of(table: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def holds_already(
+    uri: str, rows: pa.Table, where: dict[str, list[str]], ignore: tuple[str, ...] = ()
+) -> bool:
+    """Whether the table's rows whose `where` columns take these values (every row when
+    `where` is empty) are already `rows`, up to order and the `ignore` columns: a rewrite
+    would then commit a version that changes nothing."""
+    table = open_table(uri)
+    if table is None:
+        return False
+    old = pl.scan_delta(table)
+    for column, values in where.items():
+        old = old.filter(pl.col(column).is_in(values))
+    before = old.collect().drop(ignore, strict=False)
+    after = frame_of(rows).drop(ignore, strict=False)
+    if before.shape != after.shape or before.columns != after.columns:
+        return False
+    return before.sort(before.columns).equals(after.sort(after.columns))

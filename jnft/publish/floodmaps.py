@@ -14,7 +14,7 @@ import rasterio
 from deltalake import write_deltalake
 
 from jnft.formats import raster
-from jnft.lakehouse.delta import ensure_table
+from jnft.lakehouse.delta import ensure_table, holds_already
 from jnft.lakehouse.store import Lakehouse
 from jnft.simulation.exposure import EQUIPMENT_SCHEMA, EXPOSURE_SCHEMA
 from jnft.simulation.run import TileFlood
@@ -77,8 +77,12 @@ def write_maps(
 def replace_rows(uri: str, rows: pa.Table, schema: pa.Schema, scenario: str, tile: str) -> None:
     """Replace a (scenario, tile)'s rows of a results table (idempotent re-runs)."""
     ensure_table(uri, schema, ["scenario"])
+    rows = rows.cast(schema)
+    # The same results computed again commit nothing (when they were computed does not count).
+    if holds_already(uri, rows, {"scenario": [scenario], "tile": [tile]}, ("computed_at",)):
+        return
     predicate = f"scenario = '{scenario}' AND tile = '{tile}'"
-    write_deltalake(uri, rows.cast(schema), mode="overwrite", predicate=predicate)
+    write_deltalake(uri, rows, mode="overwrite", predicate=predicate)
 
 
 def write_flood(store: Lakehouse, result: TileFlood) -> str:

@@ -1,3 +1,5 @@
+from deltalake import DeltaTable
+
 from jnft.formats.geoparquet import write_geoparquet
 from jnft.kinds import Scope, kind_of
 from jnft.quality.checks import evaluate
@@ -31,3 +33,18 @@ def test_had_rows_looks_at_the_history_of_the_tiles(small_sources, tmp_path):
     kind = kind_of(BATIMENT)
     assert kind.had_rows(store, BATIMENT, ["0390_6550"])
     assert not kind.had_rows(store, BATIMENT, ["0000_0000"])
+
+
+def test_a_run_that_changes_nothing_commits_nothing(small_sources, tmp_path):
+    from tests.fixtures.broken_layers import write_broken
+
+    sources = write_broken(small_sources, "outside_extent", tmp_path / "sources")
+    store = lake(sources, tmp_path, BATIMENT)  # with rows in quarantine
+    tables = ("versions", "closures", "commits", "quarantine", "merges")
+
+    def versions() -> dict[str, int]:
+        return {t: DeltaTable(store.table_uri("batiment", t)).version() for t in tables}
+
+    before = versions()
+    kind_of(BATIMENT).land(store, BATIMENT, Scope(None, "rerun"))
+    assert versions() == before

@@ -26,3 +26,27 @@ def test_maps_are_cogs_indexed_once_per_scenario_and_tile(tmp_path):
     with rasterio.open(store.root / row["path"]) as src:
         values = src.read(1)
         assert src.nodata == NODATA and values[1, 1] == NODATA and src.crs.to_epsg() == 2154
+
+
+def test_the_same_results_again_commit_nothing(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    from jnft.publish.floodmaps import MAPS_SCHEMA, replace_rows
+
+    uri = str(tmp_path / "maps")
+
+    def rows(maximum: float) -> pa.Table:
+        row = {"scenario": "s", "tile": "t", "product": "max_depth", "path": "p", "unit": "m",
+               "resolution": 25.0, "maximum": maximum, "wet_cells": 3, "crs": "EPSG:2154",
+               "computed_at": dt.datetime.now(dt.UTC)}  # fmt: skip
+        return pa.Table.from_pylist([row], schema=MAPS_SCHEMA)
+
+    replace_rows(uri, rows(1.5), MAPS_SCHEMA, "s", "t")
+    version = DeltaTable(uri).version()
+    replace_rows(uri, rows(1.5), MAPS_SCHEMA, "s", "t")  # computed again, later: same figures
+    assert DeltaTable(uri).version() == version
+    replace_rows(uri, rows(2.0), MAPS_SCHEMA, "s", "t")
+    assert DeltaTable(uri).version() == version + 1
