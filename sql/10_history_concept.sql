@@ -16,6 +16,18 @@ LEFT JOIN (
 CREATE OR REPLACE VIEW ${concept} AS
 SELECT * EXCLUDE (valid_to) FROM ${concept}_history WHERE valid_to IS NULL;
 
+-- ${concept}_staged: deliveries written but kept out of the territory by a failed blocking
+-- check (write-audit-publish), with the reasons; a corrected delivery publishes in a new run.
+CREATE OR REPLACE VIEW ${concept}_staged AS
+WITH published AS (SELECT DISTINCT run_id, tile, vintage FROM delta_scan('${commits}')),
+held AS (
+  SELECT run_id, tile, vintage, any_value(reasons) AS reasons, max(staged_at) AS staged_at
+  FROM delta_scan('${staged}') ANTI JOIN published USING (run_id, tile, vintage)
+  GROUP BY ALL
+)
+SELECT h.reasons, h.staged_at, ${columns}
+FROM delta_scan('${versions}') AS v JOIN held AS h USING (run_id, tile, vintage);
+
 -- ${concept}_quarantine: rows of the sources that could not be kept, with the reason.
 CREATE OR REPLACE VIEW ${concept}_quarantine AS
 SELECT * FROM delta_scan('${quarantine}');

@@ -2,8 +2,7 @@
 
 import dagster as dg
 
-from jnft.kinds import Observation
-from jnft.quality.checks import evaluate, is_blocking
+from jnft.quality.checks import Outcome, is_blocking
 from jnft.quality.criteria import Criteria
 from jnft.quality.fiche import CRITERIA, Fiche
 
@@ -30,9 +29,9 @@ def criteria_check_specs(
     ]
 
 
-def criteria_check_results(fiche: Fiche, obs: Observation) -> list[dg.AssetCheckResult]:
+def criteria_check_results(fiche: Fiche, outcomes: dict[str, Outcome]) -> list[dg.AssetCheckResult]:
     results = []
-    for name, outcome in evaluate(fiche, obs).items():
+    for name, outcome in outcomes.items():
         results.append(
             dg.AssetCheckResult(
                 check_name=name,

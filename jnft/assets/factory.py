@@ -15,6 +15,7 @@ from jnft.formats.geoparquet import write_geoparquet
 from jnft.ingest.bronze import land_files
 from jnft.kinds import Scope, kind_of
 from jnft.lakehouse.history import current
+from jnft.quality.checks import blocking_failures, evaluate
 from jnft.quality.fiche import Fiche
 from jnft.quality.observe import observe
 from jnft.tiles import TARGET_CRS
@@ -130,13 +131,20 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
     )
     def _layer(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         store = context.resources.lakehouse.store()
-        scope = _tiles(context)
-        landing = kind.land(store, fiche, Scope(scope, context.run.run_id, context.log.info))
+        scope = Scope(_tiles(context), context.run.run_id, context.log.info, audit=True)
+        # Write, audit, publish: what lands is staged, checked as it would be published, and
+        # becomes the current territory only when no blocking check fails.
+        landing = kind.land(store, fiche, scope)
+        outcomes = evaluate(fiche, observe(store, fiche, scope.tiles, rows=landing.rows))
+        refused = blocking_failures(fiche, outcomes)
+        if refused:
+            kind.hold(store, fiche, landing, refused)
+            context.log.warning(f"{fiche.id}: kept staged, not published: {'; '.join(refused)}")
+        else:
+            kind.publish(store, fiche, landing)
         return dg.MaterializeResult(
-            metadata=landing_metadata(landing),
-            check_results=criteria_check_results(
-                fiche, observe(store, fiche, scope, rows=landing.rows)
-            ),
+            metadata={**landing_metadata(landing), "refused": dg.MetadataValue.json(refused)},
+            check_results=criteria_check_results(fiche, outcomes),
         )
 
     return _layer

@@ -68,6 +68,7 @@ def ingest_pointcloud(
     *,
     tiles: list[str] | None,
     run_id: str,
+    staged: bool = False,
     extent: tuple[float, float, float, float] | None = None,
     on_tile: Callable[[str, int, int], None] | None = None,
 ) -> IngestReport:
@@ -135,7 +136,7 @@ def ingest_pointcloud(
                 on_tile(tile, done + 1, len(todo))
         return VintageRows(pa.Table.from_pylist(rows, schema=POINTCLOUD_SCHEMA), complete)
 
-    return merge_vintages(store, concept, entries, tiles, run_id, rows_of)
+    return merge_vintages(store, concept, entries, tiles, run_id, rows_of, staged)
 
 
 def covered_area(bounds: list[tuple[float, float, float, float]], tile: str) -> float:

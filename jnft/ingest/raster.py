@@ -121,6 +121,7 @@ def ingest_raster(
     *,
     tiles: list[str] | None,
     run_id: str,
+    staged: bool = False,
 ) -> IngestReport:
     """Mosaic each landed vintage onto the tile grid as COGs and merge the tile index."""
 
@@ -163,4 +164,4 @@ def ingest_raster(
             pa.Table.from_pylist(rows, schema=INDEX_SCHEMA), complete=len(readable) == len(files)
         )
 
-    return merge_vintages(store, concept, entries, tiles, run_id, rows_of)
+    return merge_vintages(store, concept, entries, tiles, run_id, rows_of, staged)

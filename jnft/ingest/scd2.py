@@ -26,9 +26,12 @@ from jnft.lakehouse.history import (
     COMMIT_KEY,
     COMMITS_SCHEMA,
     VERSION_KEY,
+    Pending,
+    beside,
     commits_uri,
     current_state,
     last_vintage,
+    pending_keys,
     vintage_timestamp,
     with_version_columns,
 )
@@ -55,6 +58,17 @@ class MergeResult:
     @property
     def is_noop(self) -> bool:
         return self.inserted == 0 and self.changed == 0 and self.closed == 0
+
+
+STAGED_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("tile", pa.string()),
+        ("vintage", pa.date32()),
+        ("reasons", pa.string()),
+        ("staged_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
 # Statistics only where they prune files: ids, time and the bbox (not WKB geometries).
@@ -184,8 +198,9 @@ def _diff(
 
 
 def ensure_commits(versions_uri: str, closures_uri: str) -> None:
-    """The `commits` table of a layer, created with every merge already stored as published
-    (a history kept before commits were)."""
+    """The `commits` and `staged` tables of a layer, commits created with every merge already
+    stored as published (a history kept before commits were)."""
+    ensure_table(beside(versions_uri, "staged"), STAGED_SCHEMA)
     uri = commits_uri(versions_uri)
     if open_table(uri) is not None:
         return
@@ -200,10 +215,25 @@ def ensure_commits(versions_uri: str, closures_uri: str) -> None:
         _write_commits(uri, published, dt.datetime.now(dt.UTC))
 
 
-def _publish(versions_uri: str, tiles: list[str], vintage: dt.date, run_id: str) -> None:
-    """The one commit that makes a merge's closures and versions visible."""
-    rows = pl.DataFrame({"run_id": run_id, "tile": tiles, "vintage": vintage})
-    _write_commits(commits_uri(versions_uri), rows, dt.datetime.now(dt.UTC))
+def counts_are_noop(counts: dict) -> bool:
+    return counts["inserted"] == counts["changed"] == counts["closed"] == 0
+
+
+def publish_merges(versions_uri: str, keys: Pending) -> None:
+    """The one commit that makes staged merges' closures and versions visible."""
+    if keys.height:
+        _write_commits(commits_uri(versions_uri), keys, dt.datetime.now(dt.UTC))
+        commit_point("merge.published")
+
+
+def hold_merges(staged_uri: str, keys: Pending, reasons: list[str]) -> None:
+    """Record staged merges refused by their audit, with the reasons (the `_staged` view)."""
+    rows = keys.with_columns(
+        pl.lit("; ".join(reasons)).alias("reasons"),
+        pl.lit(dt.datetime.now(dt.UTC)).alias("staged_at"),
+    )
+    table = rows.to_arrow().select(STAGED_SCHEMA.names).cast(STAGED_SCHEMA)
+    write_deltalake(staged_uri, table, mode="append")
 
 
 def _write_commits(uri: str, rows: pl.DataFrame, now: dt.datetime) -> None:
@@ -261,6 +291,8 @@ def merge_vintage(
     run_id: str = "",
     complete: bool = True,
     unknown: Collection[str] = (),
+    publish: bool = True,
+    pending: Pending | None = None,
 ) -> MergeResult:
     """Merge a full snapshot of the layer over `tiles` (default: its tiles and the table's).
 
@@ -269,6 +301,10 @@ def merge_vintage(
     An incomplete snapshot (a file of the delivery quarantined) closes nothing for absence:
     the features of the missing file are unknown, not removed; nor are the `unknown` ids, the
     delivered rows that were quarantined.
+
+    With `publish` False the merge is written but stays staged: the caller publishes it
+    (`publish_merges`) once audited. `pending` are merges of the same run staged before this
+    one, which it builds on.
     """
     incoming = _incoming_keys(rows)
     tiles = _merge_scope(incoming, versions_uri, tiles)
@@ -281,7 +317,7 @@ def merge_vintage(
         )
 
     valid_from = vintage_timestamp(vintage)
-    current = current_state(versions_uri, closures_uri, tiles)
+    current = current_state(versions_uri, closures_uri, tiles, pending)
     to_insert, to_close, counts = _diff(incoming, current, complete, unknown)
     same_vintage = to_close.filter(pl.col("valid_from") == valid_from)
     if len(same_vintage):
@@ -315,9 +351,8 @@ def merge_vintage(
         versions_version = _append(versions_uri, new_rows, vintage, run_id)
         commit_point("versions.appended")
     ensure_table(closures_uri, CLOSURE_SCHEMA, ["tile"])
-    if to_close.height or len(to_insert):  # a merge that changes nothing commits nothing
-        _publish(versions_uri, tiles, vintage, run_id)
-        commit_point("merge.published")
+    if publish and not counts_are_noop(counts):  # a merge that changes nothing commits nothing
+        publish_merges(versions_uri, pending_keys(run_id, tiles, vintage))
     return MergeResult(
         vintage,
         tuple(tiles),

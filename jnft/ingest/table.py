@@ -77,7 +77,13 @@ class TableSource:
 
 
 def ingest_table(
-    store: Lakehouse, concept: str, source: TableSource, entries: list[BronzeEntry], *, run_id: str
+    store: Lakehouse,
+    concept: str,
+    source: TableSource,
+    entries: list[BronzeEntry],
+    *,
+    run_id: str,
+    staged: bool = False,
 ) -> IngestReport:
     """Merge every landed vintage of an attribute table (one non-spatial partition)."""
 
@@ -99,4 +105,4 @@ def ingest_table(
     ) -> VintageRows:
         return prepared_rows(store, concept, files, read, report)
 
-    return merge_vintages(store, concept, entries, None, run_id, rows_of)
+    return merge_vintages(store, concept, entries, None, run_id, rows_of, staged)

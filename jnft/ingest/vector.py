@@ -189,6 +189,7 @@ def ingest_vector(
     *,
     tiles: list[str] | None,
     run_id: str,
+    staged: bool = False,
 ) -> IngestReport:
     """Merge every landed vintage not yet merged for the tiles (all tiles when None)."""
 
@@ -210,4 +211,4 @@ def ingest_vector(
     ) -> VintageRows:
         return prepared_rows(store, concept, files, read, report)
 
-    return merge_vintages(store, concept, entries, tiles, run_id, rows_of)
+    return merge_vintages(store, concept, entries, tiles, run_id, rows_of, staged)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
@@ -18,7 +19,8 @@ from jnft.formats.errors import SourceFileError
 from jnft.ingest.bronze import BronzeEntry
 from jnft.ingest.quarantine import QUARANTINE_SCHEMA, reject_file, write_quarantine
 from jnft.ingest.scd2 import MergeResult, ensure_commits, merge_vintage
-from jnft.lakehouse.delta import ensure_table
+from jnft.lakehouse.delta import ensure_table, frame_of, open_table
+from jnft.lakehouse.history import COMMIT_KEY, Pending, commits_uri, pending_keys
 from jnft.lakehouse.store import Lakehouse
 
 MERGES_SCHEMA = pa.schema(
@@ -46,6 +48,10 @@ class IngestReport:
     repaired: int = 0
     rejected_files: list[str] = field(default_factory=list)  # "file: reason"
     incomplete_vintages: list[str] = field(default_factory=list)
+    staged: list[Pending] = field(default_factory=list)  # merges written, not yet published
+
+    def pending(self) -> Pending | None:
+        return pl.concat(self.staged) if self.staged else None
 
     def totals(self) -> dict[str, int]:
         return {
@@ -56,7 +62,11 @@ class IngestReport:
 
 
 def _by_vintage(entries: list[BronzeEntry]) -> list[tuple[dt.date, list[BronzeEntry]]]:
-    ordered = sorted(entries, key=lambda e: (e.vintage, e.relative_path))
+    """The landed files of each vintage; a file delivered again at the same path (a corrected
+    delivery) supersedes the one landed before it."""
+    # Sorting is stable: files landed in the same second keep the manifest's landing order.
+    latest = {e.relative_path: e for e in sorted(entries, key=lambda e: e.landed_at)}
+    ordered = sorted(latest.values(), key=lambda e: (e.vintage, e.relative_path))
     return [
         (dt.date.fromisoformat(v), list(group))
         for v, group in itertools.groupby(ordered, key=lambda e: e.vintage)
@@ -68,12 +78,24 @@ def sources_key(files: list[BronzeEntry]) -> str:
 
 
 def merged_already(store: Lakehouse, concept: str) -> set[tuple[str, str, str]]:
-    """(tile, vintage, sources) triples already merged: the idempotency log."""
+    """(tile, vintage, sources) triples already merged: the idempotency log. A merge that was
+    staged and never published (refused by its audit, or killed) is not merged: a re-run
+    tries it again."""
     uri = store.table_uri(concept, "merges")
     if not DeltaTable.is_deltatable(uri):
         return set()
-    log = DeltaTable(uri).to_pyarrow_table(columns=["tile", "vintage", "sources"]).to_pylist()
-    return {(r["tile"], r["vintage"].isoformat(), r["sources"]) for r in log}
+    log = frame_of(DeltaTable(uri).to_pyarrow_table())
+    commits = open_table(commits_uri(store.table_uri(concept, "versions")))
+    if commits is not None:
+        published = frame_of(commits.to_pyarrow_table(columns=COMMIT_KEY))
+        wrote = pl.col("inserted") + pl.col("changed") + pl.col("closed") > 0
+        log = pl.concat(
+            [log.filter(~wrote), log.filter(wrote).join(published, on=COMMIT_KEY, how="semi")]
+        )
+    return {
+        (r["tile"], r["vintage"].isoformat(), r["sources"])
+        for r in log.select("tile", "vintage", "sources").iter_rows(named=True)
+    }
 
 
 def _log_merge(
@@ -127,8 +149,10 @@ def merge_vintages(
     tiles: list[str] | None,
     run_id: str,
     rows_of: RowsOf,
+    staged: bool = False,
 ) -> IngestReport:
-    """Merge each landed vintage, oldest first, into the tiles where it is not yet merged."""
+    """Merge each landed vintage, oldest first, into the tiles where it is not yet merged;
+    `staged` merges are written unpublished (see `IngestReport.staged`) for an audit."""
     report = IngestReport(concept, tiles)
     done = merged_already(store, concept)
     ensure_table(store.table_uri(concept, "quarantine"), QUARANTINE_SCHEMA)
@@ -167,7 +191,11 @@ def merge_vintages(
             run_id=run_id,
             complete=built.complete,
             unknown=built.unknown,
+            publish=not staged,
+            pending=report.pending(),
         )
+        if staged and not result.is_noop:
+            report.staged.append(pending_keys(run_id, list(result.tiles), vintage))
         _log_merge(store, concept, result, key, run_id)
         report.merges.append(result)
     return report

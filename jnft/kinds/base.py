@@ -79,6 +79,7 @@ class Scope:
     tiles: list[str] | None
     run_id: str
     progress: Callable[[str], None] = print
+    audit: bool = False  # stage what is landed; the caller publishes it once audited
 
 
 @dataclass
@@ -90,9 +91,10 @@ class Landing:
     uri: str
     values: dict[str, Any]
     markdown: dict[str, str] = field(default_factory=dict)
-    rows: pa.Table | None = None
+    rows: pa.Table | None = None  # as they are once published
     schema: pa.Schema | None = None
     preview: bytes | None = None
+    staged: pl.DataFrame | None = None  # (run_id, tile, vintage) merges awaiting publication
 
 
 Spec = TypeVar("Spec", bound=BaseModel)
@@ -132,6 +134,12 @@ class Kind(Generic[Spec]):
     def land(self, store: Lakehouse, fiche: Fiche, scope: Scope) -> Landing:
         """Merge or append every landed delivery of the concept for the scope's tiles."""
         raise NotImplementedError
+
+    def publish(self, store: Lakehouse, fiche: Fiche, landing: Landing) -> None:
+        """Make what an audited landing staged the current territory."""
+
+    def hold(self, store: Lakehouse, fiche: Fiche, landing: Landing, reasons: list[str]) -> None:
+        """Keep what a landing staged out of the territory, with the reasons its audit gave."""
 
     def exists(self, store: Lakehouse, fiche: Fiche) -> bool:
         """Whether the concept has a table in the lakehouse yet."""

@@ -11,6 +11,7 @@ import pyarrow as pa
 import shapely
 
 from jnft.ingest.bronze import read_manifest
+from jnft.ingest.scd2 import hold_merges, publish_merges
 from jnft.ingest.vintages import IngestReport
 from jnft.kinds.base import Kind, Landing, Observation, Scope, Spec, extent
 from jnft.lakehouse.bookkeeping import merged_vintages, quarantined_rows
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 # The versions' columns in the history views: the WKB geometry read as GEOMETRY.
 GEOMETRY_COLUMNS = "v.* REPLACE (ST_GeomFromWKB(v.geometry) AS geometry)"
-HISTORY_TABLES = ("versions", "closures", "commits", "quarantine")
+HISTORY_TABLES = ("versions", "closures", "commits", "staged", "quarantine")
 
 
 class LayeredKind(Kind[Spec]):
@@ -50,7 +51,8 @@ class LayeredKind(Kind[Spec]):
             store.gold_path(fiche.id).unlink(missing_ok=True)
         entries = read_manifest(store, fiche.source.name)
         report = self.merge(store, fiche, entries, scope)
-        summary = summarize(store, fiche.id, scope.tiles)
+        staged = report.pending()
+        summary = summarize(store, fiche.id, scope.tiles, staged)
         totals = report.totals()
         values = {
             "dagster/row_count": summary.rows,
@@ -73,7 +75,16 @@ class LayeredKind(Kind[Spec]):
             rows=summary.current,
             schema=summary.schema,
             preview=self.preview(store, fiche, summary) if has_rows else None,
+            staged=staged,
         )
+
+    def publish(self, store: Lakehouse, fiche: Fiche, landing: Landing) -> None:
+        if landing.staged is not None:
+            publish_merges(store.table_uri(fiche.id, "versions"), landing.staged)
+
+    def hold(self, store: Lakehouse, fiche: Fiche, landing: Landing, reasons: list[str]) -> None:
+        if landing.staged is not None:
+            hold_merges(store.table_uri(fiche.id, "staged"), landing.staged, reasons)
 
     def exists(self, store: Lakehouse, fiche: Fiche) -> bool:
         return open_table(store.table_uri(fiche.id, "versions")) is not None
@@ -131,14 +142,15 @@ class LayeredKind(Kind[Spec]):
 
 
 def _latest_quarantined(store: Lakehouse, concept: str, tiles: list[str]) -> dict:
-    """Quarantined rows of the files of the latest vintage merged into these tiles."""
+    """Quarantined rows of the files of the latest merge into each of these tiles (of a
+    delivery delivered again, the last one landed)."""
     log = open_table(store.table_uri(concept, "merges"))
     if log is None:
         return {}
-    merged = frame_of(log.to_pyarrow_table(columns=["tile", "vintage", "sources"]))
+    merged = frame_of(log.to_pyarrow_table(columns=["tile", "vintage", "sources", "merged_at"]))
     merged = merged.filter(pl.col("tile").is_in(tiles))
     if merged.is_empty():
         return {}
-    latest = merged.filter(pl.col("vintage") == merged["vintage"].max())
+    latest = merged.sort("vintage", "merged_at").group_by("tile").last()
     files = {s for key in latest["sources"].to_list() for s in key.split(",")}
     return quarantined_rows(store, concept, files)

@@ -84,7 +84,13 @@ class RasterKind(GriddedKind[RasterSpec]):
         r = self.spec_of(fiche)
         source = RasterSource(fiche.source.crs, r.resolution, r.nodata, r.dtype)
         return ingest_raster(
-            store, fiche.id, source, entries, tiles=scope.tiles, run_id=scope.run_id
+            store,
+            fiche.id,
+            source,
+            entries,
+            tiles=scope.tiles,
+            run_id=scope.run_id,
+            staged=scope.audit,
         )
 
     def stac_assets(self, store: Lakehouse, fiche: Fiche, row: dict) -> dict[str, pystac.Asset]:

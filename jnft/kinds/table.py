@@ -56,4 +56,6 @@ class TableKind(LayeredKind[TableSpec]):
         source = TableSource(
             dict(t.columns), dict(t.rename), t.id_column, t.delimiter, fiche.source.encoding
         )
-        return ingest_table(store, fiche.id, source, entries, run_id=scope.run_id)
+        return ingest_table(
+            store, fiche.id, source, entries, run_id=scope.run_id, staged=scope.audit
+        )

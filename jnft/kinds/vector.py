@@ -105,7 +105,13 @@ class VectorKind(LayeredKind[VectorSpec]):
             fiche.source.format, fiche.source.layer, fiche.source.crs, layer, fiche.source.encoding
         )
         return ingest_vector(
-            store, fiche.id, source, entries, tiles=scope.tiles, run_id=scope.run_id
+            store,
+            fiche.id,
+            source,
+            entries,
+            tiles=scope.tiles,
+            run_id=scope.run_id,
+            staged=scope.audit,
         )
 
     def preview(self, store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:

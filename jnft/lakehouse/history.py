@@ -52,18 +52,38 @@ COMMITS_SCHEMA = pa.schema(
 )
 
 
+def beside(versions_uri: str, table: str) -> str:
+    """Another table of the layer whose `versions` these are (`commits`, `staged`)."""
+    return versions_uri.rstrip("/").rsplit("/", 1)[0] + "/" + table
+
+
 def commits_uri(versions_uri: str) -> str:
-    """The `commits` table beside a layer's `versions`."""
-    return versions_uri.rstrip("/").rsplit("/", 1)[0] + "/commits"
+    return beside(versions_uri, "commits")
 
 
-def _commits(versions_uri: str, tiles: list[str] | None) -> pl.DataFrame | None:
-    """The merges published in the tiles; None for a history from before commits were kept,
-    whose rows are all visible."""
+# Merges written but not published, seen by the run that stages them: (run_id, tile, vintage).
+Pending = pl.DataFrame
+
+
+def pending_keys(run_id: str, tiles: list[str], vintage: dt.date) -> Pending:
+    return pl.DataFrame(
+        {"run_id": [run_id] * len(tiles), "tile": tiles, "vintage": [vintage] * len(tiles)},
+        schema={"run_id": pl.String, "tile": pl.String, "vintage": pl.Date},
+    )
+
+
+def _commits(
+    versions_uri: str, tiles: list[str] | None, pending: Pending | None = None
+) -> pl.DataFrame | None:
+    """The merges published in the tiles, and the `pending` ones the caller stages; None for
+    a history from before commits were kept, whose rows are all visible."""
     table = open_table(commits_uri(versions_uri))
     if table is None:
         return None
-    return _read(table, COMMIT_KEY, tiles, None).unique()
+    published = _read(table, COMMIT_KEY, tiles, None)
+    if pending is not None:
+        published = pl.concat([published, pending.select(COMMIT_KEY)])
+    return published.unique()
 
 
 def vintage_timestamp(vintage: dt.date) -> dt.datetime:
@@ -89,10 +109,15 @@ def _read(
     return frame.select(columns).collect()
 
 
-def current_state(versions_uri: str, closures_uri: str, tiles: list[str] | None) -> pl.DataFrame:
+def current_state(
+    versions_uri: str,
+    closures_uri: str,
+    tiles: list[str] | None,
+    pending: Pending | None = None,
+) -> pl.DataFrame:
     """Open versions (feature_id, valid_from, row_hash, tile) within the tiles."""
     columns = ["feature_id", "valid_from", "row_hash", "tile"]
-    commits = _commits(versions_uri, tiles)
+    commits = _commits(versions_uri, tiles, pending)
     versions = _read(open_table(versions_uri), columns, tiles, commits)
     if versions.is_empty():
         return versions
@@ -138,12 +163,18 @@ def with_version_columns(
     return rows
 
 
-def history(versions_uri: str, closures_uri: str, tiles: list[str] | None = None) -> pa.Table:
-    """Every version with its `valid_to` (NULL while current)."""
+def history(
+    versions_uri: str,
+    closures_uri: str,
+    tiles: list[str] | None = None,
+    pending: Pending | None = None,
+) -> pa.Table:
+    """Every published version (and those `pending`) with its `valid_to` (NULL while
+    current)."""
     versions = open_table(versions_uri)
     if versions is None:
         raise FileNotFoundError(f"no Delta table at {versions_uri}")
-    commits = _commits(versions_uri, tiles)
+    commits = _commits(versions_uri, tiles, pending)
     table = _read(versions, [f.name for f in versions.schema().fields], tiles, commits)
     closures = _read(open_table(closures_uri), [*VERSION_KEY, "valid_to"], tiles, commits)
     if closures.is_empty():
@@ -163,7 +194,12 @@ def as_of(history_table: pa.Table, instant: dt.datetime) -> pa.Table:
     ).to_arrow()
 
 
-def current(versions_uri: str, closures_uri: str, tiles: list[str] | None = None) -> pa.Table:
+def current(
+    versions_uri: str,
+    closures_uri: str,
+    tiles: list[str] | None = None,
+    pending: Pending | None = None,
+) -> pa.Table:
     """The current rows (open versions) within the tiles, without `valid_to`."""
-    rows = history(versions_uri, closures_uri, tiles)
+    rows = history(versions_uri, closures_uri, tiles, pending)
     return rows.filter(pc.is_null(rows["valid_to"])).drop_columns("valid_to")

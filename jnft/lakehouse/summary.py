@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jnft.lakehouse.delta import open_table
-from jnft.lakehouse.history import current
+from jnft.lakehouse.history import Pending, current
 from jnft.lakehouse.store import Lakehouse
 from jnft.tiles import TARGET_CRS
 
@@ -26,14 +26,16 @@ class LayerSummary:
     current: pa.Table | None
 
 
-def summarize(store: Lakehouse, concept: str, tiles: list[str] | None = None) -> LayerSummary:
+def summarize(
+    store: Lakehouse, concept: str, tiles: list[str] | None = None, pending: Pending | None = None
+) -> LayerSummary:
     versions_uri = store.table_uri(concept, "versions")
     closures_uri = store.table_uri(concept, "closures")
     versions = open_table(versions_uri)
     if versions is None:
         return LayerSummary(0, None, TARGET_CRS, None, None, None, np.array([], dtype=object), None)
     closures = open_table(closures_uri)
-    rows = current(versions_uri, closures_uri, tiles)
+    rows = current(versions_uri, closures_uri, tiles, pending)
     bbox = None
     if rows.num_rows and "bbox_xmin" in rows.column_names:
         bbox = (

@@ -290,3 +290,12 @@ def evaluate(fiche: Fiche, obs: Observation, today: dt.date | None = None) -> di
 
 def is_blocking(fiche: Fiche, criterion: str) -> bool:
     return fiche.role == "calcul" and criterion in BLOCKING
+
+
+def blocking_failures(fiche: Fiche, outcomes: dict[str, Outcome]) -> list[str]:
+    """`criterion: why` of each failed blocking check: what keeps a delivery from publication."""
+    return [
+        f"{name}: {outcome.description}"
+        for name, outcome in outcomes.items()
+        if not outcome.passed and is_blocking(fiche, name)
+    ]

@@ -2,6 +2,7 @@ import dagster as dg
 
 from jnft.assets.checks import criteria_check_results, criteria_check_specs
 from jnft.orchestration.partitions import tiles_partitions
+from jnft.quality.checks import evaluate
 from jnft.quality.fiche import load_fiche
 from jnft.quality.observe import Observation
 from tests.factories import CONCEPTS_DIR
@@ -25,7 +26,9 @@ def test_ten_specs_per_concept_described_and_partitioned():
 
 def test_results_carry_the_observed_values_and_severity():
     fiche = load_fiche(CONCEPTS_DIR / "commune.yaml")
-    results = {r.check_name: r for r in criteria_check_results(fiche, Observation())}
+    results = {
+        r.check_name: r for r in criteria_check_results(fiche, evaluate(fiche, Observation()))
+    }
     assert not results["c01_nature"].passed  # nothing observed
     assert results["c01_nature"].severity == dg.AssetCheckSeverity.WARN  # context: not blocking
     assert "observed" in results["c06_extent"].metadata

@@ -39,3 +39,59 @@ def test_a_restricted_concept_gets_no_public_gold_file():
     )
     assert gold_key("batiment") in keys(build_concept_assets([fiche], tiles_partitions))
     assert gold_key("batiment") not in keys(build_concept_assets([restricted], tiles_partitions))
+
+
+def test_a_delivery_failing_a_blocking_check_stays_staged(small_sources, tmp_path):
+    """Write, audit, publish: a new vintage that changes buildings but puts three outside the
+    extent (C6, blocking) is written, audited and held — the territory keeps the published
+    vintage — until a corrected delivery of the same vintage publishes."""
+    import shutil
+
+    import pyarrow.compute as pc
+    from deltalake import DeltaTable
+
+    from jnft.kinds import kind_of
+    from jnft.orchestration.partitions import register_tiles
+    from jnft.orchestration.resources import LakehouseResource
+    from tests.fixtures.broken_layers import NEXT_VINTAGE_DIR, write_broken
+
+    sources = tmp_path / "sources"
+    shutil.copytree(small_sources / "bdtopo", sources / "bdtopo")
+    fiche = load_fiche(CONCEPTS_DIR / "batiment.yaml")
+    instance = dg.DagsterInstance.ephemeral()
+    register_tiles(instance, ["0390_6550"])
+    resource = LakehouseResource(root=str(tmp_path / "lake"), sources=str(sources))
+    store = resource.store()
+
+    def materialize() -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            build_concept_assets([fiche], tiles_partitions),
+            selection=[dg.AssetKey(["bronze", "bdtopo"]), silver_key("batiment")],
+            partition_key="0390_6550",
+            instance=instance,
+            resources={"lakehouse": resource},
+            raise_on_error=False,
+        )
+
+    def usages() -> dict[str, str]:
+        rows = kind_of(fiche).current(store, fiche)
+        return dict(zip(rows["feature_id"].to_pylist(), rows["usage_1"].to_pylist(), strict=True))
+
+    materialize()
+    published = usages()
+    write_broken(small_sources, "outside_extent_and_changes", sources, NEXT_VINTAGE_DIR)
+    result = materialize()
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["c06_extent"] is False
+    assert usages() == published  # held: the territory did not move
+    staged = DeltaTable(store.table_uri("batiment", "staged")).to_pyarrow_table()
+    assert staged.num_rows == 1 and "c06_extent" in staged["reasons"][0].as_py()
+    assert pc.all(pc.equal(staged["tile"], "0390_6550")).as_py()
+
+    write_broken(small_sources, "usage_changes", sources, NEXT_VINTAGE_DIR)  # corrected
+    result = materialize()
+    assert all(
+        e.passed for e in result.get_asset_check_evaluations() if e.check_name != "c03_frequency"
+    )
+    changed = {k for k, v in usages().items() if published.get(k) != v}
+    assert len(changed) == 10  # the corrected vintage is the territory now

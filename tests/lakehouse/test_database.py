@@ -30,7 +30,8 @@ def test_version_mismatch_fails_loudly(monkeypatch):
 
 
 def test_views_history_and_asof_over_delta(tmp_path):
-    uris = {t: str(tmp_path / t) for t in ("versions", "closures", "commits", "quarantine")}
+    tables = ("versions", "closures", "commits", "staged", "quarantine")
+    uris = {t: str(tmp_path / t) for t in tables}
     merge_vintage(
         uris["versions"],
         uris["closures"],
