@@ -81,6 +81,10 @@ class Scope:
     progress: Callable[[str], None] = print
     audit: bool = False  # stage what is landed; the caller publishes it once audited
 
+    def merging(self) -> dict[str, Any]:
+        """The keywords of the tiled ingestions (`ingest_vector`, `ingest_raster`…)."""
+        return {"tiles": self.tiles, "run_id": self.run_id, "staged": self.audit}
+
 
 @dataclass
 class Landing:

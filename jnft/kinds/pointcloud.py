@@ -76,9 +76,7 @@ class PointCloudKind(GriddedKind[PointCloudSpec]):
             fiche.id,
             source,
             entries,
-            tiles=scope.tiles,
-            run_id=scope.run_id,
-            staged=scope.audit,
+            **scope.merging(),
             extent=fiche.criteria.c06_extent.bbox,
             on_tile=lambda tile, done, total: scope.progress(
                 f"{fiche.id}: tile {tile} rasterized ({done}/{total})"

@@ -88,9 +88,7 @@ class RasterKind(GriddedKind[RasterSpec]):
             fiche.id,
             source,
             entries,
-            tiles=scope.tiles,
-            run_id=scope.run_id,
-            staged=scope.audit,
+            **scope.merging(),
         )
 
     def stac_assets(self, store: Lakehouse, fiche: Fiche, row: dict) -> dict[str, pystac.Asset]:

@@ -109,9 +109,7 @@ class VectorKind(LayeredKind[VectorSpec]):
             fiche.id,
             source,
             entries,
-            tiles=scope.tiles,
-            run_id=scope.run_id,
-            staged=scope.audit,
+            **scope.merging(),
         )
 
     def preview(self, store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:
