@@ -1,14 +1,17 @@
 -- applies-to: history
 -- ${concept}_history: every version of every feature, with valid_to (NULL while current).
 -- Versions and closures are two append-only Delta tables (see jnft/lakehouse/history.py),
--- whose rows count once their merge is published in `commits`;
+-- whose rows are hidden while their merge is begun and not published in `commits`;
 -- ${columns} reads the WKB geometry as GEOMETRY (attribute tables have none).
 CREATE OR REPLACE VIEW ${concept}_history AS
-WITH published AS (SELECT DISTINCT run_id, tile, vintage FROM delta_scan('${commits}'))
+WITH hidden AS (
+  SELECT run_id, tile, vintage FROM delta_scan('${commits}') WHERE state = 'begun'
+  EXCEPT SELECT run_id, tile, vintage FROM delta_scan('${commits}') WHERE state = 'published'
+)
 SELECT ${columns}, c.valid_to
-FROM (SELECT * FROM delta_scan('${versions}') SEMI JOIN published USING (run_id, tile, vintage)) AS v
+FROM (SELECT * FROM delta_scan('${versions}') ANTI JOIN hidden USING (run_id, tile, vintage)) AS v
 LEFT JOIN (
-  SELECT * FROM delta_scan('${closures}') SEMI JOIN published USING (run_id, tile, vintage)
+  SELECT * FROM delta_scan('${closures}') ANTI JOIN hidden USING (run_id, tile, vintage)
 ) AS c
   ON c.feature_id = v.feature_id AND c.valid_from = v.valid_from;
 
@@ -19,7 +22,9 @@ SELECT * EXCLUDE (valid_to) FROM ${concept}_history WHERE valid_to IS NULL;
 -- ${concept}_staged: deliveries written but kept out of the territory by a failed blocking
 -- check (write-audit-publish), with the reasons; a corrected delivery publishes in a new run.
 CREATE OR REPLACE VIEW ${concept}_staged AS
-WITH published AS (SELECT DISTINCT run_id, tile, vintage FROM delta_scan('${commits}')),
+WITH published AS (
+  SELECT DISTINCT run_id, tile, vintage FROM delta_scan('${commits}') WHERE state = 'published'
+),
 held AS (
   SELECT run_id, tile, vintage, any_value(reasons) AS reasons, max(staged_at) AS staged_at
   FROM delta_scan('${staged}') ANTI JOIN published USING (run_id, tile, vintage)

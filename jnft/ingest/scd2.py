@@ -23,7 +23,6 @@ from deltalake import (
 from jnft.lakehouse.delta import ensure_table, frame_of, open_table
 from jnft.lakehouse.history import (
     CLOSURE_SCHEMA,
-    COMMIT_KEY,
     COMMITS_SCHEMA,
     VERSION_KEY,
     Pending,
@@ -197,22 +196,11 @@ def _diff(
     return to_insert, to_close, counts
 
 
-def ensure_commits(versions_uri: str, closures_uri: str) -> None:
-    """The `commits` and `staged` tables of a layer, commits created with every merge already
-    stored as published (a history kept before commits were)."""
+def ensure_commits(versions_uri: str) -> None:
+    """The `commits` and `staged` tables of a layer (a history kept before them has no merge
+    begun and unpublished: all of it stays visible)."""
     ensure_table(beside(versions_uri, "staged"), STAGED_SCHEMA)
-    uri = commits_uri(versions_uri)
-    if open_table(uri) is not None:
-        return
-    known = [
-        frame_of(table.to_pyarrow_table(columns=COMMIT_KEY))
-        for table in (open_table(versions_uri), open_table(closures_uri))
-        if table is not None
-    ]
-    ensure_table(uri, COMMITS_SCHEMA, ["tile"])
-    if known:
-        published = pl.concat(known).unique()
-        _write_commits(uri, published, dt.datetime.now(dt.UTC))
+    ensure_table(commits_uri(versions_uri), COMMITS_SCHEMA, ["tile"])
 
 
 def counts_are_noop(counts: dict) -> bool:
@@ -222,7 +210,7 @@ def counts_are_noop(counts: dict) -> bool:
 def publish_merges(versions_uri: str, keys: Pending) -> None:
     """The one commit that makes staged merges' closures and versions visible."""
     if keys.height:
-        _write_commits(commits_uri(versions_uri), keys, dt.datetime.now(dt.UTC))
+        _write_commits(commits_uri(versions_uri), keys, "published")
         commit_point("merge.published")
 
 
@@ -236,8 +224,10 @@ def hold_merges(staged_uri: str, keys: Pending, reasons: list[str]) -> None:
     write_deltalake(staged_uri, table, mode="append")
 
 
-def _write_commits(uri: str, rows: pl.DataFrame, now: dt.datetime) -> None:
-    table = rows.with_columns(pl.lit(now).alias("committed_at")).to_arrow()
+def _write_commits(uri: str, keys: Pending, state: str) -> None:
+    table = keys.with_columns(
+        pl.lit(state).alias("state"), pl.lit(dt.datetime.now(dt.UTC)).alias("committed_at")
+    ).to_arrow()
     write_deltalake(
         uri,
         table.select(COMMITS_SCHEMA.names).cast(COMMITS_SCHEMA),
@@ -308,7 +298,7 @@ def merge_vintage(
     """
     incoming = _incoming_keys(rows)
     tiles = _merge_scope(incoming, versions_uri, tiles)
-    ensure_commits(versions_uri, closures_uri)
+    ensure_commits(versions_uri)
     last = last_vintage(versions_uri, closures_uri, tiles)
     if last is not None and vintage < last:
         raise VintageOrderError(
@@ -329,9 +319,13 @@ def merge_vintage(
 
     unchanged = incoming.height - counts["inserted"] - counts["changed"]
     closures_version = versions_version = None
-    # Closures, then versions, then one `commits` row per tile that publishes both: readers
-    # see only published merges, so a merge killed between its commits is never seen, and its
-    # re-run (a new run id) starts again from the published state.
+    # Begun, closures, versions, then published: readers hide a merge begun and not published,
+    # so a merge killed between its commits is never seen, and its re-run (a new run id) starts
+    # again from the published state.
+    keys = pending_keys(run_id, tiles, vintage)
+    if not counts_are_noop(counts):
+        _write_commits(commits_uri(versions_uri), keys, "begun")
+        commit_point("merge.begun")
     if to_close.height:
         closures = to_close.with_columns(
             pl.lit(valid_from).cast(pl.Datetime("us", "UTC")).alias("valid_to"),
@@ -352,7 +346,7 @@ def merge_vintage(
         commit_point("versions.appended")
     ensure_table(closures_uri, CLOSURE_SCHEMA, ["tile"])
     if publish and not counts_are_noop(counts):  # a merge that changes nothing commits nothing
-        publish_merges(versions_uri, pending_keys(run_id, tiles, vintage))
+        publish_merges(versions_uri, keys)
     return MergeResult(
         vintage,
         tuple(tiles),

@@ -87,7 +87,8 @@ def merged_already(store: Lakehouse, concept: str) -> set[tuple[str, str, str]]:
     log = frame_of(DeltaTable(uri).to_pyarrow_table())
     commits = open_table(commits_uri(store.table_uri(concept, "versions")))
     if commits is not None:
-        published = frame_of(commits.to_pyarrow_table(columns=COMMIT_KEY))
+        notes = frame_of(commits.to_pyarrow_table(columns=[*COMMIT_KEY, "state"]))
+        published = notes.filter(pl.col("state") == "published").select(COMMIT_KEY)
         wrote = pl.col("inserted") + pl.col("changed") + pl.col("closed") > 0
         log = pl.concat(
             [log.filter(~wrote), log.filter(wrote).join(published, on=COMMIT_KEY, how="semi")]
@@ -156,7 +157,7 @@ def merge_vintages(
     report = IngestReport(concept, tiles)
     done = merged_already(store, concept)
     ensure_table(store.table_uri(concept, "quarantine"), QUARANTINE_SCHEMA)
-    ensure_commits(store.table_uri(concept, "versions"), store.table_uri(concept, "closures"))
+    ensure_commits(store.table_uri(concept, "versions"))
     for vintage, files in _by_vintage(entries):
         key = sources_key(files)
 

@@ -39,14 +39,17 @@ CLOSURE_SCHEMA = pa.schema(
 )
 
 
-# A merge's rows become visible together when its (run, tile, vintage) is written here, in one
-# commit after its closures and versions: a merge that died midway is never seen.
+# A merge notes its (run, tile, vintage) here as `begun` before it writes, and as `published`
+# in one commit after its closures and versions: rows of a merge begun and never published (it
+# died midway, or its audit refused it) are hidden from every reader. Most reads find none, and
+# filter nothing.
 COMMIT_KEY = ["run_id", "tile", "vintage"]
 COMMITS_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
         ("tile", pa.string()),
         ("vintage", pa.date32()),
+        ("state", pa.string()),  # begun | published
         ("committed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
@@ -72,18 +75,21 @@ def pending_keys(run_id: str, tiles: list[str], vintage: dt.date) -> Pending:
     )
 
 
-def _commits(
+def _hidden(
     versions_uri: str, tiles: list[str] | None, pending: Pending | None = None
 ) -> pl.DataFrame | None:
-    """The merges published in the tiles, and the `pending` ones the caller stages; None for
-    a history from before commits were kept, whose rows are all visible."""
+    """The merges in the tiles begun and not published, but for the `pending` ones the caller
+    stages; None when there is none (or the history is from before commits were kept)."""
     table = open_table(commits_uri(versions_uri))
     if table is None:
         return None
-    published = _read(table, COMMIT_KEY, tiles, None)
+    notes = _read(table, [*COMMIT_KEY, "state"], tiles, None)
+    begun = notes.filter(pl.col("state") == "begun").select(COMMIT_KEY)
+    seen = notes.filter(pl.col("state") == "published").select(COMMIT_KEY)
     if pending is not None:
-        published = pl.concat([published, pending.select(COMMIT_KEY)])
-    return published.unique()
+        seen = pl.concat([seen, pending.select(COMMIT_KEY)])
+    hidden = begun.join(seen, on=COMMIT_KEY, how="anti").unique()
+    return hidden if hidden.height else None
 
 
 def vintage_timestamp(vintage: dt.date) -> dt.datetime:
@@ -95,17 +101,17 @@ def _read(
     table: DeltaTable | None,
     columns: list[str],
     tiles: list[str] | None,
-    commits: pl.DataFrame | None,
+    hidden: pl.DataFrame | None,
 ) -> pl.DataFrame:
-    """Columns of a table's published rows within the tiles (partition pruning), through
-    Polars' parallel Parquet reader."""
+    """Columns of a table's rows within the tiles (partition pruning), but those of `hidden`
+    merges, through Polars' parallel Parquet reader."""
     if table is None:
         return pl.DataFrame()
     frame = pl.scan_delta(table)
     if tiles is not None:
         frame = frame.filter(pl.col("tile").is_in(tiles))
-    if commits is not None:
-        frame = frame.join(commits.lazy(), on=COMMIT_KEY, how="semi")
+    if hidden is not None:
+        frame = frame.join(hidden.lazy(), on=COMMIT_KEY, how="anti")
     return frame.select(columns).collect()
 
 
@@ -117,11 +123,11 @@ def current_state(
 ) -> pl.DataFrame:
     """Open versions (feature_id, valid_from, row_hash, tile) within the tiles."""
     columns = ["feature_id", "valid_from", "row_hash", "tile"]
-    commits = _commits(versions_uri, tiles, pending)
-    versions = _read(open_table(versions_uri), columns, tiles, commits)
+    hidden = _hidden(versions_uri, tiles, pending)
+    versions = _read(open_table(versions_uri), columns, tiles, hidden)
     if versions.is_empty():
         return versions
-    closures = _read(open_table(closures_uri), VERSION_KEY, tiles, commits)
+    closures = _read(open_table(closures_uri), VERSION_KEY, tiles, hidden)
     if closures.is_empty():
         return versions
     return versions.join(closures, on=VERSION_KEY, how="anti")
@@ -174,9 +180,9 @@ def history(
     versions = open_table(versions_uri)
     if versions is None:
         raise FileNotFoundError(f"no Delta table at {versions_uri}")
-    commits = _commits(versions_uri, tiles, pending)
-    table = _read(versions, [f.name for f in versions.schema().fields], tiles, commits)
-    closures = _read(open_table(closures_uri), [*VERSION_KEY, "valid_to"], tiles, commits)
+    hidden = _hidden(versions_uri, tiles, pending)
+    table = _read(versions, [f.name for f in versions.schema().fields], tiles, hidden)
+    closures = _read(open_table(closures_uri), [*VERSION_KEY, "valid_to"], tiles, hidden)
     if closures.is_empty():
         table = table.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("valid_to"))
     else:

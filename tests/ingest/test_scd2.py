@@ -140,7 +140,12 @@ merge_vintage(sys.argv[1], sys.argv[2], rows, dt.date(2025, 3, 15), run_id=sys.a
 
 @pytest.mark.parametrize(
     ("kill_at", "published"),
-    [("closures.appended", False), ("versions.appended", False), ("merge.published", True)],
+    [
+        ("merge.begun", False),
+        ("closures.appended", False),
+        ("versions.appended", False),
+        ("merge.published", True),
+    ],
 )
 def test_a_merge_killed_at_any_commit_point_leaves_before_or_after(uris, kill_at, published):
     """SIGKILL-like death (os._exit) after each commit of a merge: the current layer is the
