@@ -34,6 +34,9 @@ class RasterSpec(BaseModel):
     nodata: float = -99999.0
     dtype: Literal["float32", "float64", "int16", "uint8"] = "float32"
     unit: str = "m"
+    # A tile version with fewer valid cells than the published one is held (C9) unless the
+    # change is expected (a new mask, a retreating coast).
+    coverage_may_shrink: bool = False
 
 
 class GriddedKind(LayeredKind[Spec]):
@@ -70,6 +73,19 @@ class GriddedKind(LayeredKind[Spec]):
         ]
 
 
+def coverage_drops(before: pa.Table, after: pa.Table) -> dict[str, list[int]]:
+    """Tiles whose valid cells fall from the published version to the observed one."""
+    published = dict(
+        zip(before["tile"].to_pylist(), before["valid_cells"].to_pylist(), strict=True)
+    )
+    observed = zip(after["tile"].to_pylist(), after["valid_cells"].to_pylist(), strict=True)
+    return {
+        tile: [published[tile], cells]
+        for tile, cells in observed
+        if tile in published and cells < published[tile]
+    }
+
+
 class RasterKind(GriddedKind[RasterSpec]):
     name = "raster"
     spec = RasterSpec
@@ -90,6 +106,18 @@ class RasterKind(GriddedKind[RasterSpec]):
             entries,
             **scope.merging(),
         )
+
+    def observe(
+        self,
+        store: Lakehouse,
+        fiche: Fiche,
+        obs: Observation,
+        rows: pa.Table,
+        tiles: list[str] | None,
+    ) -> None:
+        super().observe(store, fiche, obs, rows, tiles)
+        if not self.spec_of(fiche).coverage_may_shrink:
+            obs.coverage_drops = coverage_drops(self.current(store, fiche, tiles), rows)
 
     def stac_assets(self, store: Lakehouse, fiche: Fiche, row: dict) -> dict[str, pystac.Asset]:
         return {

@@ -247,6 +247,11 @@ def c09_quality(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
         return Outcome(False, "no rows to check", metadata)
     problems = [f"{e.expectation}({e.column}): {e.unexpected_count} unexpected" for e in failed]
     problems += _quarantine_problems(obs, "c09_quality")
+    problems += [
+        f"tile {tile}: {after} valid cells where the published version has {before} (a delivery "
+        "covering less; declare raster.coverage_may_shrink if that is expected)"
+        for tile, (before, after) in sorted(obs.coverage_drops.items())
+    ]
     return Outcome(
         not problems,
         "; ".join(problems) or f"{len(obs.expectations)} expectations met on {obs.rows} rows",
