@@ -2,7 +2,6 @@
 a silver layer per concept (tile-partitioned where the fiche says so), a gold GeoParquet
 snapshot per public vector concept."""
 
-import logging
 import re
 import warnings
 from collections.abc import Sequence
@@ -20,7 +19,6 @@ from jnft.quality.fiche import Fiche
 from jnft.quality.observe import observe
 from jnft.tiles import TARGET_CRS
 
-LOG = logging.getLogger(__name__)
 SOURCES_GROUP = "sources"
 LAYERS_GROUP = "territory_layers"
 DERIVED_GROUP = "derived"

@@ -203,10 +203,6 @@ def ensure_commits(versions_uri: str) -> None:
     ensure_table(commits_uri(versions_uri), COMMITS_SCHEMA, ["tile"])
 
 
-def counts_are_noop(counts: dict) -> bool:
-    return counts["inserted"] == counts["changed"] == counts["closed"] == 0
-
-
 def publish_merges(versions_uri: str, keys: Pending) -> None:
     """The one commit that makes staged merges' closures and versions visible."""
     if keys.height:
@@ -323,7 +319,8 @@ def merge_vintage(
     # so a merge killed between its commits is never seen, and its re-run (a new run id) starts
     # again from the published state.
     keys = pending_keys(run_id, tiles, vintage)
-    if not counts_are_noop(counts):
+    writes = bool(to_close.height or len(to_insert))  # a merge that changes nothing commits nothing
+    if writes:
         _write_commits(commits_uri(versions_uri), keys, "begun")
         commit_point("merge.begun")
     if to_close.height:
@@ -345,7 +342,7 @@ def merge_vintage(
         versions_version = _append(versions_uri, new_rows, vintage, run_id)
         commit_point("versions.appended")
     ensure_table(closures_uri, CLOSURE_SCHEMA, ["tile"])
-    if publish and not counts_are_noop(counts):  # a merge that changes nothing commits nothing
+    if publish and writes:
         publish_merges(versions_uri, keys)
     return MergeResult(
         vintage,
