@@ -10,14 +10,13 @@ import dagster as dg
 
 from jnft.assets.checks import criteria_check_results, criteria_check_specs
 from jnft.assets.metadata import landing_metadata
-from jnft.formats.geoparquet import write_geoparquet
 from jnft.ingest.bronze import land_files
 from jnft.kinds import Scope, kind_of
 from jnft.lakehouse.history import current
+from jnft.publish.gold import write_gold
 from jnft.quality.checks import blocking_failures, evaluate
 from jnft.quality.fiche import Fiche
 from jnft.quality.observe import observe
-from jnft.tiles import TARGET_CRS
 
 SOURCES_GROUP = "sources"
 LAYERS_GROUP = "territory_layers"
@@ -166,7 +165,7 @@ def build_gold_asset(fiche: Fiche) -> dg.AssetsDefinition:
         store = context.resources.lakehouse.store()
         rows = current(store.table_uri(fiche.id, "versions"), store.table_uri(fiche.id, "closures"))
         path = store.gold_path(fiche.id)
-        geo = write_geoparquet(rows, path, TARGET_CRS)
+        geo = write_gold(store, fiche.id, rows)
         column = geo["columns"]["geometry"]
         return dg.MaterializeResult(
             metadata={

@@ -178,7 +178,7 @@ def _diff(
         is_new=pl.col("crow").is_null(),
         is_removed=pl.col("row").is_null()
         & pl.lit(close_removed)
-        & ~pl.col("crow").is_in(pl.Series(held, dtype=pl.UInt32)),
+        & ~pl.col("crow").is_in(pl.Series(held, dtype=pl.UInt32).implode()),
         is_changed=pl.col("row").is_not_null()
         & pl.col("crow").is_not_null()
         & (pl.col("row_hash") != pl.col("row_hash_current")),

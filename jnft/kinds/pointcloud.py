@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pystac
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from jnft.formats.pdal import PipelineError, RasterPipeline, parse_pipeline
 from jnft.ingest.pointcloud import PointCloudSource, ingest_pointcloud
 from jnft.ingest.vintages import IngestReport
 from jnft.kinds.base import Observation, Scope
-from jnft.kinds.raster import COG_TYPE, GriddedKind
+from jnft.kinds.raster import COG_TYPE, GriddedKind, GriddedSpec
 from jnft.lakehouse.store import Lakehouse
 
 if TYPE_CHECKING:
@@ -23,11 +23,9 @@ if TYPE_CHECKING:
     from jnft.quality.fiche import Fiche
 
 
-class PointCloudSpec(BaseModel):
+class PointCloudSpec(GriddedSpec):
     """Products rasterized from a point cloud, each a PDAL-style pipeline (stages after the
     reader, ending with `writers.gdal`), and how the files are streamed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     resolution: float = Field(default=1.0, gt=0)
     chunk_points: int = Field(default=2_000_000, gt=0)

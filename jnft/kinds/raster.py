@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import pyarrow as pa
 import pystac
@@ -13,7 +13,7 @@ from jnft.formats import preview
 from jnft.formats.raster import cog_problem
 from jnft.ingest.raster import RasterSource, ingest_raster
 from jnft.ingest.vintages import IngestReport
-from jnft.kinds.base import Observation, Scope, Spec
+from jnft.kinds.base import Observation, Scope
 from jnft.kinds.layered import LayeredKind
 from jnft.lakehouse.store import Lakehouse
 from jnft.lakehouse.summary import LayerSummary
@@ -25,21 +25,29 @@ if TYPE_CHECKING:
 COG_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 
 
-class RasterSpec(BaseModel):
-    """How a raster source maps to COG tiles."""
+class GriddedSpec(BaseModel):
+    """What every tiled grid's spec declares (rasters and point-cloud products alike)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # A tile version with fewer valid cells than the published one is held (C9) unless the
+    # change is expected (a new mask, a retreating coast, a smaller flight).
+    coverage_may_shrink: bool = False
+
+
+class RasterSpec(GriddedSpec):
+    """How a raster source maps to COG tiles."""
 
     resolution: float = Field(gt=0)
     nodata: float = -99999.0
     dtype: Literal["float32", "float64", "int16", "uint8"] = "float32"
     unit: str = "m"
-    # A tile version with fewer valid cells than the published one is held (C9) unless the
-    # change is expected (a new mask, a retreating coast).
-    coverage_may_shrink: bool = False
 
 
-class GriddedKind(LayeredKind[Spec]):
+GriddedSpecT = TypeVar("GriddedSpecT", bound=GriddedSpec)
+
+
+class GriddedKind(LayeredKind[GriddedSpecT]):
     """A kind indexed by tile: each index row points at COGs (`path`, or `products`)."""
 
     footprint = "grid"
@@ -71,6 +79,8 @@ class GriddedKind(LayeredKind[Spec]):
         obs.cog_problems = [
             p for path in self.cog_paths(rows) if (p := cog_problem(store.root / path))
         ]
+        if not self.spec_of(fiche).coverage_may_shrink:
+            obs.coverage_drops = coverage_drops(self.current(store, fiche, tiles), rows)
 
 
 def coverage_drops(before: pa.Table, after: pa.Table) -> dict[str, list[int]]:
@@ -106,18 +116,6 @@ class RasterKind(GriddedKind[RasterSpec]):
             entries,
             **scope.merging(),
         )
-
-    def observe(
-        self,
-        store: Lakehouse,
-        fiche: Fiche,
-        obs: Observation,
-        rows: pa.Table,
-        tiles: list[str] | None,
-    ) -> None:
-        super().observe(store, fiche, obs, rows, tiles)
-        if not self.spec_of(fiche).coverage_may_shrink:
-            obs.coverage_drops = coverage_drops(self.current(store, fiche, tiles), rows)
 
     def stac_assets(self, store: Lakehouse, fiche: Fiche, row: dict) -> dict[str, pystac.Asset]:
         return {

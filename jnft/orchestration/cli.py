@@ -24,8 +24,8 @@ def _sample(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from jnft.orchestration.demo import run_demo
 
-    run_demo(serve=os.environ.get("JNFT_SERVE", "1") != "0" and not args.no_serve)
-    return 0
+    problems = run_demo(serve=os.environ.get("JNFT_SERVE", "1") != "0" and not args.no_serve)
+    return 1 if problems else 0
 
 
 def _sql(args: argparse.Namespace) -> int:

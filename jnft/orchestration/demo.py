@@ -30,6 +30,31 @@ def ensure_dagster_home() -> Path:
     return home
 
 
+def problems_of(result: dg.ExecuteInProcessResult) -> list[str]:
+    """What a person must read after a run, in one line each: the deliveries kept staged with
+    the blocking checks that refused them, and the steps that failed with their error (not a
+    traceback: the UI has it)."""
+    lines = []
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        refused = materialization.metadata.get("refused")
+        if refused is not None and refused.value:
+            where = f" tile {materialization.partition}" if materialization.partition else ""
+            lines.append(
+                f"{materialization.asset_key.to_user_string()}{where}: kept staged, not "
+                f"published — {'; '.join(cast(list[str], refused.value))}"
+            )
+    for event in result.all_events:
+        failure = event.step_failure_data if event.is_step_failure else None
+        if failure is None or failure.error is None:
+            continue
+        if failure.error.cls_name == "DagsterAssetCheckFailedError":
+            continue  # the refusal is reported above, with its reasons
+        error = failure.error.cause or failure.error
+        lines.append(f"step {event.step_key} failed: {error.cls_name}: {error.message.strip()}")
+    return lines
+
+
 def materialize_all(
     instance: dg.DagsterInstance,
     defs: dg.Definitions,
@@ -72,15 +97,26 @@ def materialize_all(
     for label, kwargs in steps:
         started = time.perf_counter()
         log.info("materializing %s ...", label)
+        # A refused delivery or a failed step stops its own run's downstream assets, never
+        # the next runs: the lakehouse database still gets built, holding the reasons.
         result = dg.materialize(
-            assets, instance=instance, resources=resources, run_config=QUIET, **kwargs
+            assets,
+            instance=instance,
+            resources=resources,
+            run_config=QUIET,
+            raise_on_error=False,
+            **kwargs,
         )
         log.info("%s done in %.1f s", label, time.perf_counter() - started)
+        for line in problems_of(result):
+            log.warning("%s", line)
         results.append(result)
     return results
 
 
-def run_demo(serve: bool) -> None:
+def run_demo(serve: bool) -> int:
+    """Materialize the project's territory, then serve the UI; returns how many problems
+    (refused deliveries, failed steps) were reported."""
     from jnft.lakehouse.store import Lakehouse
     from jnft.orchestration.partitions import (
         declared_scenarios,
@@ -105,11 +141,19 @@ def run_demo(serve: bool) -> None:
     register_tiles(instance, tiles)
     scenarios = declared_scenarios(settings.scenarios)
     register(instance, scenarios, scenarios_partitions)
-    materialize_all(instance, defs, tiles, {"lakehouse": resource}, scenarios)
+    results = materialize_all(instance, defs, tiles, {"lakehouse": resource}, scenarios)
+    problems = [line for result in results for line in problems_of(result)]
     store = Lakehouse.at(resource.root)
     log.info(
         'lakehouse ready: %s  (try: jnft sql "SELECT count(*) FROM batiment")', store.duckdb_path
     )
+    if problems:
+        log.warning(
+            "%d problem(s), the territory keeps what was published before:\n  %s\n"
+            'staged deliveries and their reasons: jnft sql "SELECT * FROM <concept>_staged"',
+            len(problems),
+            "\n  ".join(problems),
+        )
     if serve:
         log.info("serving the Dagster UI on http://127.0.0.1:3000 (Ctrl-C to stop)")
         subprocess.run(
@@ -127,3 +171,4 @@ def run_demo(serve: bool) -> None:
             ],
             check=False,
         )
+    return len(problems)

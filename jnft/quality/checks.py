@@ -249,7 +249,7 @@ def c09_quality(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     problems += _quarantine_problems(obs, "c09_quality")
     problems += [
         f"tile {tile}: {after} valid cells where the published version has {before} (a delivery "
-        "covering less; declare raster.coverage_may_shrink if that is expected)"
+        f"covering less; declare {fiche.kind}.coverage_may_shrink if that is expected)"
         for tile, (before, after) in sorted(obs.coverage_drops.items())
     ]
     return Outcome(

@@ -19,15 +19,23 @@ from jnft.kinds import KINDS
 from jnft.quality.criteria import Criteria
 
 CRITERIA = tuple(Criteria.model_fields)
-# The roles a concept can fill for the models, with the columns (keys of the role) each reads.
-ROLES: dict[str, tuple[str, ...]] = {
-    "terrain": (),
-    "watercourses": (),
-    "buildings": ("dwellings",),
-    "residents": ("count",),
-    "admin_units": ("code", "name"),
-    "equipment": ("category", "nature"),
+# The roles a concept can fill for the models: the columns (keys of the role) each must map,
+# then those it may map (a missing one is estimated, and the estimate flagged, by the model).
+ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "terrain": ((), ()),
+    "watercourses": ((), ()),
+    "buildings": ((), ("dwellings", "height")),
+    "residents": (("count",), ()),
+    "admin_units": (("code", "name"), ("population",)),
+    "equipment": (("category",), ("nature",)),
 }
+
+
+def role_keys(role: str) -> str:
+    """How a role is declared, for messages: `code: <column>, name: <column>[, …]`."""
+    required, optional = ROLES[role]
+    keys = [f"{k}: <column>" for k in required] + [f"[{k}: <column>]" for k in optional]
+    return ", ".join(keys) or "(nothing)"
 
 
 class FicheError(ValueError):
@@ -131,9 +139,9 @@ class Fiche(_Strict):
         for role, columns in self.roles.items():
             if role not in ROLES:
                 raise ValueError(f"roles: unknown role {role!r}; known: {', '.join(ROLES)}")
-            if sorted(columns) != sorted(ROLES[role]):
-                keys = ", ".join(f"{k}: <column>" for k in ROLES[role]) or "(nothing)"
-                raise ValueError(f"roles.{role} maps {keys}")
+            required, optional = ROLES[role]
+            if not set(required) <= set(columns) <= set(required) | set(optional):
+                raise ValueError(f"roles.{role} maps {role_keys(role)}")
             unknown = sorted(set(columns.values()) - set(self.criteria.c01_nature.attributes))
             if unknown:
                 raise ValueError(
@@ -209,11 +217,10 @@ def load_fiches(folder: Path) -> list[Fiche]:
 def filling(fiches: list[Fiche], role: str) -> Fiche:
     """The one concept that fills a role, with a fix when none or several do."""
     found = [f for f in fiches if role in f.roles]
-    keys = ", ".join(f"{k}: <column>" for k in ROLES[role])
     if not found:
         raise FicheError(
-            f"no concept fills the role {role!r}: add `roles: {{{role}: {{{keys}}}}}` to the "
-            "fiche of the layer that holds it"
+            f"no concept fills the role {role!r}: add `roles: {{{role}: {{{role_keys(role)}}}}}` "
+            "to the fiche of the layer that holds it"
         )
     if len(found) > 1:
         raise FicheError(

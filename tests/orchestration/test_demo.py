@@ -18,7 +18,7 @@ from jnft.orchestration.partitions import (
 )
 from jnft.orchestration.resources import LakehouseResource
 from jnft.quality.fiche import load_fiches
-from tests.factories import CONCEPTS_DIR, PROJECT_DIR
+from tests.factories import CONCEPTS_DIR, PROJECT_DIR, SQL_DIR
 
 FICHES = load_fiches(CONCEPTS_DIR)
 SCENARIOS = ["crue_q100", "crue_q1000", "submersion_tempete_slr60"]
@@ -201,3 +201,40 @@ def test_the_tiles_mosaic_is_the_whole_domain_run(materialized):
         assert covered.all()  # the tiles cover the territory once
         close = np.abs(mosaic[covered] - whole[covered]) <= 0.05
         assert close.mean() >= 0.999, (name, close.mean())
+
+
+def test_a_refused_delivery_is_reported_in_a_line_and_the_next_runs_go_on(small_sources, tmp_path):
+    """A delivery refused by a blocking check is one line naming the layer, the tile and the
+    check's reason (no traceback), the run goes on, and SQL shows the staged delivery."""
+    import shutil
+
+    from jnft.assets.database import view_substitutions
+    from jnft.assets.factory import build_concept_assets
+    from jnft.lakehouse.database import build_database, render_sql
+    from jnft.orchestration.demo import problems_of
+    from jnft.orchestration.partitions import tiles_partitions
+    from tests.fixtures.broken_layers import write_broken
+
+    sources = tmp_path / "sources"
+    shutil.copytree(small_sources / "bdtopo", sources / "bdtopo")
+    write_broken(small_sources, "outside_extent", sources)
+    fiche = next(f for f in FICHES if f.id == "batiment")
+    instance = dg.DagsterInstance.ephemeral()
+    register_tiles(instance, ["0390_6550"])
+    resource = LakehouseResource(root=str(tmp_path / "lake"), sources=str(sources))
+    result = dg.materialize(
+        build_concept_assets([fiche], tiles_partitions),
+        selection=[dg.AssetKey(["bronze", "bdtopo"]), dg.AssetKey(["silver", "batiment"])],
+        partition_key="0390_6550",
+        instance=instance,
+        resources={"lakehouse": resource},
+        raise_on_error=False,
+    )
+    (line,) = problems_of(result)
+    assert line.startswith("silver/batiment tile 0390_6550: kept staged, not published — ")
+    assert "c06_extent: " in line and "Traceback" not in line
+    store = resource.store()
+    scripts = render_sql(SQL_DIR, view_substitutions(store, [fiche]), {"root": str(store.root)})
+    with connect(build_database(store.duckdb_path, scripts)) as con:
+        staged = con.sql("SELECT vintage, reasons FROM batiment_staged").fetchall()
+    assert staged and all("c06_extent" in str(reasons) for _, reasons in staged)

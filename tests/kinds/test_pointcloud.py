@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from jnft.ingest.bronze import land_files
+from jnft.kinds import Scope, kind_of
+from jnft.lakehouse.store import Lakehouse
+from jnft.quality.checks import blocking_failures, evaluate
+from jnft.quality.fiche import load_fiche
+from jnft.quality.observe import observe
+from tests.factories import CONCEPTS_DIR, write_las
+
+LIDAR = load_fiche(CONCEPTS_DIR / "nuage_lidar.yaml")
+
+
+def deliver(sources, vintage: str, lift: float, truncated: bool = False) -> None:
+    """Two 200 m × 200 m LAZ files side by side in one tile, the second cut short if asked."""
+    folder = sources / "lidar_hd" / f"LIDARHD_1-0_LAZ_LAMB93_{vintage}"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for x0 in (390_000.0, 390_200.0):
+        x, y = x0 + rng.uniform(0, 200, 60_000), 6_544_000 + rng.uniform(0, 200, 60_000)
+        path = folder / f"LHD_FXX_{int(x0) // 1000:04d}_6545_{int(x0) % 1000:03d}.laz"
+        write_las(path, x, y, 10 + lift + 0.01 * (x - x0))
+    if truncated:
+        path.write_bytes(path.read_bytes()[:60_000])
+
+
+@pytest.mark.parametrize("expected", [False, True])
+def test_a_truncated_laz_does_not_replace_a_complete_tile(tmp_path, expected):
+    """A new flight whose second file is truncated covers half the tile's published DTM: the
+    file is quarantined, C9 fails (blocking) and the complete tile stays — unless the fiche
+    expects the coverage to shrink."""
+    spec = LIDAR.spec.model_copy(update={"coverage_may_shrink": expected})
+    fiche = LIDAR.model_copy(update={"spec": spec})
+    sources, store, kind = tmp_path / "sources", Lakehouse.at(tmp_path / "lake"), kind_of(fiche)
+    source = fiche.source
+
+    def land(run_id: str):
+        land_files(store, source.name, sources, source.pattern, source.vintage_pattern)
+        return kind.land(store, fiche, Scope(None, run_id, audit=True))
+
+    deliver(sources, "2024-06-30", 0.0)
+    kind.publish(store, fiche, land("first"))
+    published = kind.current(store, fiche).select(["tile", "valid_cells", "zmin"]).to_pylist()
+    deliver(sources, "2025-06-30", 1.0, truncated=True)
+    landing = land("second")
+    assert any("truncated or corrupt" in f for f in landing.values["rejected_files"])
+    refused = blocking_failures(
+        fiche, evaluate(fiche, observe(store, fiche, None, rows=landing.rows))
+    )
+    shrank = any("pointcloud.coverage_may_shrink" in r for r in refused)
+    assert shrank != expected, refused
+    if shrank:
+        kind.hold(store, fiche, landing, refused)
+    else:
+        kind.publish(store, fiche, landing)
+    now = kind.current(store, fiche).select(["tile", "valid_cells", "zmin"]).to_pylist()
+    assert (now == published) != expected
