@@ -1,10 +1,11 @@
 """One settings object: where the project's declarations are (fiches, scenarios, SQL) and where
 its data lives (lakehouse, sources, inbox, Dagster instance).
 
-Read from the project's `jnft.yaml` when it has one (paths relative to the project), then from
-the environment (`JNFT_PROJECT_DIR`, `JNFT_LAKEHOUSE`, `JNFT_SOURCES`, `JNFT_INBOX`,
-`DAGSTER_HOME`; relative paths from the working directory), which wins. Read at call time, so
-that a changed environment is seen.
+The project is `JNFT_PROJECT_DIR` (set by `jnft --project DIR`), else the nearest folder
+holding a `jnft.yaml` from the working directory up, else this checkout (the sample project).
+Read from the project's `jnft.yaml` (paths relative to the project), then from the environment
+(`JNFT_LAKEHOUSE`, `JNFT_SOURCES`, `JNFT_INBOX`, `DAGSTER_HOME`; relative paths from the working
+directory), which wins. Read at call time, so that a changed environment is seen.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 
 # The checkout's own folder: the sample project, used when no other project is named.
 DEFAULT_PROJECT = Path(__file__).resolve().parents[1]
+PROJECT_FILE = "jnft.yaml"
 DEFAULTS = {
     "lakehouse": "./.jnft/lakehouse",
     "sources": "./.jnft/sources",
@@ -43,6 +45,8 @@ class Settings:
     sources: Path
     inbox: Path
     dagster_home: Path
+    # The sample territory's project: its sources are generated when missing.
+    sample: bool = False
 
     @property
     def concepts(self) -> Path:
@@ -57,27 +61,55 @@ class Settings:
         return self.project / "sql"
 
     @property
+    def sql_folders(self) -> list[Path]:
+        """jnft's SQL, then the project's `sql/` files overriding them by name."""
+        return list(dict.fromkeys([DEFAULT_PROJECT / "sql", self.sql]))
+
+    @property
     def workspace(self) -> Path:
         return self.project / "workspace.yaml"
 
 
-def _project_file(project: Path) -> dict[str, str]:
-    path = project / "jnft.yaml"
+def _project_file(project: Path) -> tuple[dict[str, str], bool]:
+    """(paths, sample) of the project's `jnft.yaml`: paths resolved from the project."""
+    path = project / PROJECT_FILE
     if not path.exists():
-        return {}
+        return {}, False
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise SettingsError(f"{path}: not valid YAML: {error}") from error
-    unknown = sorted(set(data) - set(DEFAULTS)) if isinstance(data, dict) else ["(not a mapping)"]
+    known = [*DEFAULTS, "sample"]
+    unknown = sorted(set(data) - set(known)) if isinstance(data, dict) else ["(not a mapping)"]
     if unknown:
-        raise SettingsError(f"{path}: unknown keys {unknown}; known: {sorted(DEFAULTS)}")
-    return {k: str(project / v) for k, v in data.items()}
+        raise SettingsError(f"{path}: unknown keys {unknown}; known: {', '.join(known)}")
+    sample = data.pop("sample", False)
+    if not isinstance(sample, bool):
+        raise SettingsError(f"{path}: sample: true or false, not {sample!r}")
+    bad = sorted(k for k, v in data.items() if not isinstance(v, str))
+    if bad:
+        raise SettingsError(f"{path}: {', '.join(bad)}: a path (quoted if need be), not a value")
+    return {k: str(project / v) for k, v in data.items()}, sample
+
+
+def find_project(start: Path) -> Path:
+    """The nearest folder holding a `jnft.yaml`, from `start` up; else this checkout."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    return DEFAULT_PROJECT
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     """The settings in force: defaults, then the project's `jnft.yaml`, then the environment."""
-    project = Path(environ.get("JNFT_PROJECT_DIR", DEFAULT_PROJECT)).resolve()
-    values = {**DEFAULTS, **_project_file(project)}
+    named = environ.get("JNFT_PROJECT_DIR")
+    project = Path(named).resolve() if named else find_project(Path.cwd())
+    paths, sample = _project_file(project)
+    values = {**DEFAULTS, **paths}
     values.update({k: environ[v] for k, v in ENVIRONMENT.items() if environ.get(v)})
-    return Settings(project=project, **{k: Path(v).resolve() for k, v in values.items()})
+    return Settings(
+        project=project,
+        **{k: Path(v).resolve() for k, v in values.items()},
+        sample=sample or project == DEFAULT_PROJECT,
+    )

@@ -20,6 +20,12 @@ def tile_name(xmin_km: int, ymax_km: int) -> str:
 
 def tile_bounds(name: str) -> tuple[float, float, float, float]:
     """(xmin, ymin, xmax, ymax) in metres of a tile name; raises ValueError on a bad name."""
+    if not isinstance(name, str):
+        # YAML reads an unquoted 0460_6740 as the integer 4606740.
+        raise ValueError(
+            f"tile {name!r} is a {type(name).__name__}, not a name: quote tile names in YAML, "
+            "e.g. '0460_6740'"
+        )
     match = _TILE_RE.match(name)
     if not match:
         raise ValueError(f"not a tile name {name!r}: expected XXXX_YYYY (km of xmin and ymax)")
@@ -64,6 +70,12 @@ def tiles_covering(bounds: tuple[float, float, float, float]) -> list[str]:
     y1 = int(np.ceil(ymax / step))
     km = step // 1000
     return [tile_name(i * km, (j + 1) * km) for i in range(x0, x1) for j in range(y0, y1)]
+
+
+def model_resolution(wanted: float, cell: float) -> float:
+    """The model grid's resolution: `wanted` rounded to a whole multiple of the DEM's `cell`
+    (at least one cell), so that model cells are block means of DEM cells."""
+    return max(round(wanted / cell), 1) * cell
 
 
 def tile_grid_bounds(tile: str, resolution: float) -> tuple[float, float, float, float]:

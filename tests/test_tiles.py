@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from jnft.tiles import tile_bounds, tile_name, tiles_covering, tiles_of_points
+from jnft.tiles import model_resolution, tile_bounds, tile_name, tiles_covering, tiles_of_points
 
 
 def test_name_and_bounds_round_trip():
@@ -31,3 +31,13 @@ def test_tiles_covering_a_box():
     ]
     with pytest.raises(ValueError):
         tiles_covering((1, 1, 1, 2))
+
+
+def test_a_tile_name_read_as_a_number_says_to_quote_it():
+    with pytest.raises(ValueError, match="quote tile names in YAML"):
+        tile_bounds(0o4606740)  # what YAML makes of an unquoted 0460_6740
+
+
+def test_the_model_resolution_is_a_multiple_of_the_dem():
+    assert model_resolution(25, 5) == 25 and model_resolution(12, 5) == 10
+    assert model_resolution(25, 100) == 100  # never finer than the DEM

@@ -50,7 +50,7 @@ def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
     def lakehouse_duckdb(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         store = context.resources.lakehouse.store()
         subs = view_substitutions(store, fiches)
-        scripts = render_sql(load_settings().sql, subs, {"root": str(store.root)})
+        scripts = render_sql(load_settings().sql_folders, subs, {"root": str(store.root)})
         path = build_database(store.duckdb_path, scripts)
         with connect(path) as con:
             views = con.execute(

@@ -17,18 +17,37 @@ from jnft.quality.checks import BLOCKING, is_blocking
 from jnft.quality.fiche import Fiche, filling
 from jnft.settings import load_settings
 from jnft.simulation import exposure as ex
-from jnft.simulation.run import Features, FloodInputs, Terrain, TileFlood, flood_tile
+from jnft.simulation.run import (
+    Features,
+    FloodInputs,
+    Terrain,
+    TileFlood,
+    flood_tile,
+    with_population,
+)
 from jnft.simulation.scenario import Scenario, load_scenario, load_scenarios
 
 SIMULATION_GROUP = "simulation"
 FLOOD_KEY = dg.AssetKey(["simulation", "flood"])
 VOLUME_CHECK = "volume_conserved"
 MAX_VOLUME_ERROR = 1e-3  # relative: 0.1 % of the volume that went through
-ROLES = ("terrain", "watercourses", "buildings", "residents", "admin_units", "equipment")
+ROLES = (
+    "terrain",
+    "watercourses",
+    "buildings",
+    "residents",
+    "admin_units",
+    "equipment",
+    "populations",
+)
+OPTIONAL_ROLES = ROLES[1:-1]  # the layers a flood reads (populations join the admin units)
 
 
-def features(store: Lakehouse, fiche: Fiche, role: str) -> Features:
-    """A role's layer: geometries, the role's columns under their role keys, tiles."""
+def features(store: Lakehouse, fiche: Fiche | None, role: str) -> Features | None:
+    """A role's layer: geometries, the role's columns under their role keys, tiles (None
+    when no concept fills the role)."""
+    if fiche is None:
+        return None
     columns = fiche.roles[role]
     rows = read.layer(store, fiche.id, ["geometry", "tile", *columns.values()])
     return Features(
@@ -38,19 +57,32 @@ def features(store: Lakehouse, fiche: Fiche, role: str) -> Features:
     )
 
 
+def admin_units(store: Lakehouse, fiches: list[Fiche]) -> Features | None:
+    """The admin units' layer, with the populations of the `populations` table joined by
+    code when the layer has no population of its own (communes and INSEE's table)."""
+    units = features(store, filling(fiches, "admin_units", required=False), "admin_units")
+    table = filling(fiches, "populations", required=False)
+    if units is None or table is None or "population" in units.columns:
+        return units
+    columns = table.roles["populations"]
+    rows = read.layer(store, table.id, [columns["code"], columns["count"]])
+    codes, counts = rows[columns["code"]].to_pylist(), rows[columns["count"]].to_numpy()
+    return with_population(units, codes, counts)
+
+
 def gather_inputs(store: Lakehouse, scenario: Scenario, fiches: list[Fiche]) -> FloodInputs:
-    """Everything the flood reads, once: the DEM over the model grid, the role layers, the
-    gauge and tide series the scenario names."""
-    by_role = {role: filling(fiches, role) for role in ROLES}
-    series = {}
-    for name, gauge in scenario.gauges().items():
-        frame = read.station_series(store, gauge.concept, gauge.station, gauge.variable)
-        series[name] = (frame["time"].to_numpy(), frame["value"].to_numpy())
+    """Everything the flood reads, once: the DEM over the model grid, the layers filling the
+    optional roles, the gauge and tide series the scenario names."""
+    terrain = filling(fiches, "terrain")
+    assert terrain is not None  # required: filling raises with the fix
+    series = read.scenario_series(store, scenario.series())
+    layers = {
+        role: features(store, filling(fiches, role, required=False), role)
+        for role in OPTIONAL_ROLES
+    }
+    layers["admin_units"] = admin_units(store, fiches)
     return FloodInputs(
-        Terrain(*read.dem_over_grid(store, by_role["terrain"].id, scenario.resolution_m)),
-        features(store, by_role["watercourses"], "watercourses"),
-        series,
-        *(features(store, by_role[r], r) for r in ROLES[2:]),
+        Terrain(*read.dem_over_grid(store, terrain.id, scenario.resolution_m)), series, **layers
     )
 
 
@@ -132,7 +164,6 @@ def build_flood_asset(
         cache = store.simulation_dir(scenario.id) / "domains"
         result = flood_tile(scenario, inputs, tile, cache)
         depth_cog = write_flood(store, result)
-        image = preview.raster_preview([depth_cog], f"{scenario.title} — {tile}", cmap="Blues")
         depth = np.nan_to_num(result.products["max_depth"])
         exposed = result.exposure
         return dg.MaterializeResult(
@@ -145,12 +176,20 @@ def build_flood_asset(
                 "residents_flooded": float(pc.sum(exposed["residents"]).as_py() or 0.0),
                 "unlocated_residents": result.unlocated_residents,
                 "exposure": dg.MetadataValue.md(exposure_markdown(exposed, result.equipment)),
-                "preview": png_markdown(image, "max depth"),
+                **preview_of(depth_cog, f"{scenario.title} — {tile}"),
             },
             check_results=[volume_check(result)],
         )
 
     return flood
+
+
+def preview_of(depth_cog: str | None, title: str) -> dict[str, dg.MetadataValue]:
+    """The max-depth map as an image in the UI (none where the terrain does not reach)."""
+    if depth_cog is None:
+        return {"terrain": dg.MetadataValue.text("the terrain does not cover this tile")}
+    image = preview.raster_preview([depth_cog], title, cmap="Blues")
+    return {"preview": png_markdown(image, "max depth")}
 
 
 def volume_check(result: TileFlood) -> dg.AssetCheckResult:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,11 +44,18 @@ def _manifest_path(store: Lakehouse, source: str) -> Path:
     return store.bronze_dir(source) / "manifest.json"
 
 
-def read_manifest(store: Lakehouse, source: str) -> list[BronzeEntry]:
+def read_manifest(
+    store: Lakehouse, source: str, patterns: Sequence[str] | None = None
+) -> list[BronzeEntry]:
+    """The landed files of a source — those matching one of `patterns` when given (a source
+    delivers several layers: BD TOPO's shapefiles are one file per layer)."""
     path = _manifest_path(store, source)
     if not path.exists():
         return []
-    return [BronzeEntry(**e) for e in json.loads(path.read_text(encoding="utf-8"))]
+    entries = [BronzeEntry(**e) for e in json.loads(path.read_text(encoding="utf-8"))]
+    if patterns is None:
+        return entries
+    return [e for e in entries if any(fnmatch.fnmatch(e.relative_path, p) for p in patterns)]
 
 
 def land_files(

@@ -49,7 +49,7 @@ class LayeredKind(Kind[Spec]):
             # Gold holds exactly the public concepts: one turned restricted loses its snapshot
             # in the run that sees it so.
             store.gold_path(fiche.id).unlink(missing_ok=True)
-        entries = read_manifest(store, fiche.source.name)
+        entries = read_manifest(store, fiche.source.name, [fiche.source.pattern])
         report = self.merge(store, fiche, entries, scope)
         staged = report.pending()
         summary = summarize(store, fiche.id, scope.tiles, staged)

@@ -4,7 +4,6 @@ stations located, stages turned into discharges by a rating curve fitted on the 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
@@ -118,11 +117,7 @@ class TimeSeriesSpec(_Strict):
 
 def landed(store: Lakehouse, fiche: Fiche, pattern: str) -> list[BronzeEntry]:
     """The landed files of the source that match a pattern (a source may hold several kinds)."""
-    return [
-        e
-        for e in read_manifest(store, fiche.source.name)
-        if fnmatch.fnmatch(e.relative_path, pattern)
-    ]
+    return read_manifest(store, fiche.source.name, [pattern])
 
 
 def fit_rating(store: Lakehouse, fiche: Fiche, spec: RatingSpec) -> StageToDischarge:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +50,8 @@ def connect(path: Path | None = None, *, read_only: bool = True) -> duckdb.DuckD
         return load_extensions(duckdb.connect())
     if read_only and not Path(path).exists():
         raise FileNotFoundError(
-            f"{path} does not exist: materialize the lakehouse first (make demo)"
+            f"{path} does not exist: materialize the lakehouse first "
+            "(jnft run; make demo for the sample)"
         )
     return load_extensions(duckdb.connect(str(path), read_only=read_only))
 
@@ -70,17 +71,26 @@ class ViewTemplate:
         return cls(path, applies)
 
 
+def sql_files(*folders: Path) -> list[Path]:
+    """The `*.sql` files of the folders by name, a later folder's file overriding an earlier
+    one of the same name (a project's `sql/` over jnft's), in name order."""
+    files = {path.name: path for folder in folders for path in Path(folder).glob("*.sql")}
+    return [files[name] for name in sorted(files)]
+
+
 def render_sql(
-    sql_dir: Path,
+    sql_dirs: Path | Sequence[Path],
     substitutions: Iterable[dict[str, str]],
     common: dict[str, str],
 ) -> list[str]:
-    """Statements of every `sql/*.sql` file in name order, templates expanded per concept."""
+    """Statements of every `sql/*.sql` file in name order (later folders override earlier
+    ones by file name), templates expanded per concept."""
     per_kind: dict[str, list[dict[str, str]]] = {}
     for subs in substitutions:
         per_kind.setdefault(subs["kind"], []).append(subs)
     scripts = []
-    for path in sorted(Path(sql_dir).glob("*.sql")):
+    folders = [sql_dirs] if isinstance(sql_dirs, Path) else list(sql_dirs)
+    for path in sql_files(*folders):
         template = ViewTemplate.read(path)
         text = string.Template(path.read_text(encoding="utf-8"))
         if template.applies_to is None:

@@ -4,6 +4,7 @@ geometries, the DEM's tiles mosaicked over the extent of a model grid, a station
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
@@ -15,7 +16,7 @@ import shapely
 from jnft.lakehouse.history import current
 from jnft.lakehouse.observations import current_observations
 from jnft.lakehouse.store import Lakehouse
-from jnft.tiles import BBOX_COLUMNS
+from jnft.tiles import BBOX_COLUMNS, model_resolution
 
 
 def layer(store: Lakehouse, concept: str, columns: list[str] | None = None) -> pa.Table:
@@ -55,11 +56,13 @@ def dem_over_grid(
     store: Lakehouse, concept: str, resolution: float
 ) -> tuple[np.ndarray, float, float, float]:
     """(dem, x0, y1, its resolution): the DEM at its own resolution over the extent of its
-    tiles widened to whole cells of a model grid of `resolution` (centres on its multiples)."""
+    tiles widened to whole cells of a model grid of `resolution` (rounded to a multiple of
+    the DEM's: centres on its multiples)."""
     index = layer(store, concept, ["resolution", *BBOX_COLUMNS])
     if not index.num_rows:
         raise FileNotFoundError(f"no {concept} tile in the lakehouse: materialize it first")
     source = index["resolution"][0].as_py()
+    resolution = model_resolution(resolution, source)
     lo = [math.floor(min(index[c].to_pylist()) / resolution) * resolution for c in BBOX_COLUMNS[:2]]
     hi = [math.ceil(max(index[c].to_pylist()) / resolution) * resolution for c in BBOX_COLUMNS[2:]]
     half = resolution / 2
@@ -74,3 +77,14 @@ def station_series(store: Lakehouse, concept: str, station: str, variable: str) 
     if series.is_empty():
         raise FileNotFoundError(f"no {variable} series of station {station} in {concept}")
     return series
+
+
+def scenario_series(
+    store: Lakehouse, gauges: Mapping[str, tuple[str, str, str]]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(times, values) of each named series: name -> (concept, station, variable)."""
+    out = {}
+    for name, (concept, station, variable) in gauges.items():
+        frame = station_series(store, concept, station, variable)
+        out[name] = (frame["time"].to_numpy(), frame["value"].to_numpy())
+    return out

@@ -1,4 +1,5 @@
-"""The `jnft` command: generate the sample territory, run the demo, query with SQL."""
+"""The `jnft` command: create a project, add a territory's deliveries, check what it has, run
+it (the demo is the sample project's run), query it with SQL, read its design events."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ def _sample(args: argparse.Namespace) -> int:
     from jnft.sampledata.generate import generate
     from jnft.sampledata.territory import SMALL, SampleTerritory
 
-    manifest = generate(Path(args.out), SMALL if args.small else SampleTerritory())
-    print(f"{manifest['name']}: tiles {', '.join(manifest['tiles'])} -> {args.out}")
+    out = Path(args.out) if args.out else load_settings().sources
+    manifest = generate(out, SMALL if args.small else SampleTerritory())
+    print(f"{manifest['name']}: tiles {', '.join(manifest['tiles'])} -> {out}")
     return 0
 
 
@@ -26,6 +28,55 @@ def _demo(args: argparse.Namespace) -> int:
 
     problems = run_demo(serve=os.environ.get("JNFT_SERVE", "1") != "0" and not args.no_serve)
     return 1 if problems else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from jnft.orchestration.demo import run_demo
+
+    return 1 if run_demo(serve=args.serve) else 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from jnft.project import init_project
+
+    made = init_project(Path(args.folder), sample=args.sample)
+    print(f"project {Path(args.folder).resolve()}: {', '.join(made)}")
+    if args.sample:
+        print("next: cd into it and `jnft run` (the sample sources are generated first)")
+    else:
+        print("next: cd into it and `jnft territory add DELIVERY_DIR`")
+    return 0
+
+
+def _territory_add(args: argparse.Namespace) -> int:
+    from jnft.products.territory import add_territory
+
+    report = add_territory(Path(args.delivery), load_settings().project, force=args.force)
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from jnft.project import doctor
+
+    lines = doctor(load_settings())
+    print("\n".join(lines))
+    return 1 if any("✗" in line for line in lines) else 0
+
+
+def _design(args: argparse.Namespace) -> int:
+    from jnft.lakehouse.read import scenario_series
+    from jnft.lakehouse.store import Lakehouse
+    from jnft.simulation.plan import design_event
+    from jnft.simulation.scenario import load_scenario
+
+    settings = load_settings()
+    scenario = load_scenario(settings.scenarios / f"{args.scenario}.yaml")
+    series = scenario_series(Lakehouse.at(settings.lakehouse), scenario.series())
+    print(f"{scenario.id}: {scenario.title}")
+    for name, value in design_event(scenario, series).items():
+        print(f"  {name}: {value}")
+    return 0
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -82,7 +133,7 @@ def _concepts_characterize(args: argparse.Namespace) -> int:
     fiche = load_fiche(path)
     store = Lakehouse.at(load_settings().lakehouse)
     if not ch.has_data(store, fiche):
-        raise FileNotFoundError(f"{fiche.id} is not materialized in {store.root} (make demo)")
+        raise FileNotFoundError(f"{fiche.id} is not materialized in {store.root} (jnft run)")
     rows = ch.current_rows(store, fiche)
     obs = observe(store, fiche, None, rows=rows)  # read once, observed and characterized
     draft = ch.characterize(fiche, rows, obs)
@@ -121,10 +172,40 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("alembic", "great_expectations"):  # migrations, suite internals
         logging.getLogger(noisy).setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="jnft", description=__doc__)
+    parser.add_argument(
+        "--project", help="the project folder (default: the nearest with a jnft.yaml)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
+    init = commands.add_parser("init", help="create a project folder")
+    init.add_argument("folder")
+    init.add_argument("--sample", action="store_true", help="with the sample territory")
+    init.set_defaults(func=_init)
+
+    territory = commands.add_parser("territory", help="the project's territory")
+    territory_verbs = territory.add_subparsers(dest="verb", required=True)
+    add = territory_verbs.add_parser(
+        "add", help="recognize IGN/INSEE deliveries: write fiches and the territory's tiles"
+    )
+    add.add_argument("delivery", help="a delivery folder (zip archives are unpacked)")
+    add.add_argument("--force", action="store_true", help="overwrite fiches edited by hand")
+    add.set_defaults(func=_territory_add)
+
+    doctor = commands.add_parser("doctor", help="what the project has and lacks, for each scenario")
+    doctor.set_defaults(func=_doctor)
+
+    run = commands.add_parser("run", help="materialize the project's territory and floods")
+    run.add_argument("--serve", action="store_true", help="then serve the Dagster UI")
+    run.set_defaults(func=_run)
+
+    design = commands.add_parser(
+        "design", help="a scenario's design event: law, fit, return level and its interval"
+    )
+    design.add_argument("scenario")
+    design.set_defaults(func=_design)
+
     sample = commands.add_parser("sample", help="generate the sample territory's sources")
-    sample.add_argument("--out", default=str(load_settings().sources))
+    sample.add_argument("--out", help="where (default: the project's sources)")
     sample.add_argument("--small", action="store_true", help="4 km × 2 km, for tests")
     sample.set_defaults(func=_sample)
 
@@ -159,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     pdal.set_defaults(func=_concepts_pipeline)
 
     args = parser.parse_args(argv)
+    if args.project:
+        os.environ["JNFT_PROJECT_DIR"] = str(Path(args.project).resolve())
     try:
         return args.func(args)
     except (FileNotFoundError, ValueError) as error:

@@ -17,19 +17,25 @@ from jnft.orchestration.sensors import (
     territory_tiles_sensor,
 )
 from jnft.quality.fiche import load_fiches
-from jnft.settings import load_settings
+from jnft.settings import Settings, load_settings
 
-fiches = load_fiches(load_settings().concepts)
-gauge_schedule = build_gauge_schedule(fiches)
 
-defs = dg.Definitions(
-    assets=[
-        *build_concept_assets(fiches, tiles_partitions),
-        build_flood_asset(fiches, scenario_tiles),
-        build_database_asset(fiches),
-        build_catalog_asset(fiches),
-    ],
-    schedules=[gauge_schedule] if gauge_schedule else [],
-    sensors=[territory_tiles_sensor, scenarios_sensor, build_inbox_sensor(fiches)],
-    resources={"lakehouse": LakehouseResource.from_settings()},
-)
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """The project's assets, schedules, sensors and resources, from its fiches."""
+    fiches = load_fiches(settings.concepts)
+    gauge_schedule = build_gauge_schedule(fiches)
+    return dg.Definitions(
+        assets=[
+            *build_concept_assets(fiches, tiles_partitions),
+            build_flood_asset(fiches, scenario_tiles),
+            build_database_asset(fiches),
+            build_catalog_asset(fiches),
+        ],
+        schedules=[gauge_schedule] if gauge_schedule else [],
+        sensors=[territory_tiles_sensor, scenarios_sensor, build_inbox_sensor(fiches)],
+        resources={"lakehouse": LakehouseResource.from_settings(settings)},
+    )
+
+
+# What `dagster dev` and the UI load: the project in force (see jnft.settings).
+defs = build_definitions(load_settings())

@@ -1,5 +1,6 @@
-"""The main job on the embedded default: generate the sample territory, materialize every asset
-into the local lakehouse with a SQLite-backed Dagster instance, then serve the UI."""
+"""The main job on the embedded default: materialize every asset of the project's territory (the
+sample territory generated first when it is the sample project) into its lakehouse with a
+SQLite-backed Dagster instance, report what was refused, then serve the UI."""
 
 from __future__ import annotations
 
@@ -31,18 +32,22 @@ def ensure_dagster_home() -> Path:
 
 
 def problems_of(result: dg.ExecuteInProcessResult) -> list[str]:
-    """What a person must read after a run, in one line each: the deliveries kept staged with
-    the blocking checks that refused them, and the steps that failed with their error (not a
-    traceback: the UI has it)."""
+    """What a person must read after a run, in one line each: the files rejected whole and
+    why, the deliveries kept staged with the blocking checks that refused them, and the steps
+    that failed with their error (not a traceback: the UI has it)."""
     lines = []
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
+        key = materialization.asset_key.to_user_string()
+        where = f" tile {materialization.partition}" if materialization.partition else ""
+        rejected = materialization.metadata.get("rejected_files")
+        for reason in cast(list[str], rejected.value if rejected is not None else []):
+            lines.append(f"{key}{where}: file rejected — {reason}")
         refused = materialization.metadata.get("refused")
         if refused is not None and refused.value:
-            where = f" tile {materialization.partition}" if materialization.partition else ""
             lines.append(
-                f"{materialization.asset_key.to_user_string()}{where}: kept staged, not "
-                f"published — {'; '.join(cast(list[str], refused.value))}"
+                f"{key}{where}: kept staged, not published — "
+                f"{'; '.join(cast(list[str], refused.value))}"
             )
     for event in result.all_events:
         failure = event.step_failure_data if event.is_step_failure else None
@@ -51,7 +56,7 @@ def problems_of(result: dg.ExecuteInProcessResult) -> list[str]:
         if failure.error.cls_name == "DagsterAssetCheckFailedError":
             continue  # the refusal is reported above, with its reasons
         error = failure.error.cause or failure.error
-        lines.append(f"step {event.step_key} failed: {error.cls_name}: {error.message.strip()}")
+        lines.append(f"step {event.step_key} failed: {error.message.strip()}")
     return lines
 
 
@@ -132,9 +137,16 @@ def run_demo(serve: bool) -> int:
     settings = load_settings()
     resource = LakehouseResource.from_settings(settings)
     if not (resource.sources_dir / "territory.yaml").exists():
+        if not settings.sample:
+            raise FileNotFoundError(
+                f"no territory.yaml in {resource.sources_dir}: run `jnft territory add "
+                "DELIVERY_DIR` first (or `jnft init --sample DIR` for the sample territory)"
+            )
         log.info("generating the sample territory into %s", resource.sources_dir)
         generate(resource.sources_dir)
-    from jnft.orchestration.definitions import defs
+    from jnft.orchestration.definitions import build_definitions
+
+    defs = build_definitions(settings)
 
     instance = dg.DagsterInstance.get()
     tiles = territory_tiles(resource.sources_dir)
@@ -144,9 +156,7 @@ def run_demo(serve: bool) -> int:
     results = materialize_all(instance, defs, tiles, {"lakehouse": resource}, scenarios)
     problems = [line for result in results for line in problems_of(result)]
     store = Lakehouse.at(resource.root)
-    log.info(
-        'lakehouse ready: %s  (try: jnft sql "SELECT count(*) FROM batiment")', store.duckdb_path
-    )
+    log.info('lakehouse ready: %s  (try: jnft sql "SHOW TABLES")', store.duckdb_path)
     if problems:
         log.warning(
             "%d problem(s), the territory keeps what was published before:\n  %s\n"
@@ -156,6 +166,8 @@ def run_demo(serve: bool) -> int:
         )
     if serve:
         log.info("serving the Dagster UI on http://127.0.0.1:3000 (Ctrl-C to stop)")
+        # The UI's code server reads the same project, wherever it is started from.
+        environment = {**os.environ, "JNFT_PROJECT_DIR": str(settings.project)}
         subprocess.run(
             [
                 sys.executable,
@@ -170,5 +182,6 @@ def run_demo(serve: bool) -> int:
                 os.environ.get("JNFT_PORT", "3000"),
             ],
             check=False,
+            env=environment,
         )
     return len(problems)

@@ -167,9 +167,12 @@ def build_catalog(store: Lakehouse, fiches: list[Fiche]) -> Path:
         title="jnft — jumeau numérique du territoire",
     )
     for fiche in fiches:
-        footprint = kind_of(fiche).footprint
+        kind = kind_of(fiche)
+        footprint = kind.footprint
         if not fiche.is_public or footprint == "none":  # restricted data never reaches the
             continue  # catalog; attribute tables have no footprint of their own
+        if not kind.exists(store, fiche):
+            continue  # nothing landed yet (its only files quarantined, say)
         if footprint == "stations":
             collection = _series_collection(fiche, store)
             if collection is not None:

@@ -85,16 +85,19 @@ def replace_rows(uri: str, rows: pa.Table, schema: pa.Schema, scenario: str, til
     write_deltalake(uri, rows, mode="overwrite", predicate=predicate)
 
 
-def write_flood(store: Lakehouse, result: TileFlood) -> str:
+def write_flood(store: Lakehouse, result: TileFlood) -> str | None:
     """A tile's flood in the lakehouse: its maps (COGs, indexed) and its exposure rows.
-    Returns the path of the max-depth COG."""
-    maps = write_maps(
-        store, result.scenario, result.tile, result.products, result.transform, TARGET_CRS
-    )
+    Returns the path of the max-depth COG (None for a tile the terrain does not cover: no
+    map, and no rows left of an earlier run)."""
+    covered = result.products["max_depth"].size > 0
+    products = result.products if covered else {}
+    maps = write_maps(store, result.scenario, result.tile, products, result.transform, TARGET_CRS)
     for name, rows, schema in (
         ("exposure", result.exposure, EXPOSURE_SCHEMA),
         ("equipment", result.equipment, EQUIPMENT_SCHEMA),
     ):
         replace_rows(store.simulation_table(name), rows, schema, result.scenario, result.tile)
+    if not covered:
+        return None
     depth = maps.filter(pc.equal(maps["product"], "max_depth"))["path"][0].as_py()
     return str(store.root / depth)

@@ -28,6 +28,8 @@ ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "residents": (("count",), ()),
     "admin_units": (("code", "name"), ("population",)),
     "equipment": (("category",), ("nature",)),
+    # A table of populations by admin unit code (INSEE), joined to the admin units.
+    "populations": (("code", "count"), ()),
 }
 
 
@@ -197,26 +199,30 @@ def load_fiche(path: Path) -> Fiche:
 
 
 def load_fiches(folder: Path) -> list[Fiche]:
-    """Every fiche of a folder, sorted by id; sources shared by several fiches must agree."""
+    """Every fiche of a folder, sorted by id; sources shared by several fiches (each reading
+    its own files of the delivery, by its pattern) must agree on vintages and producer."""
     fiches = [load_fiche(p) for p in sorted(Path(folder).glob("*.yaml"))]
     by_source: dict[str, Fiche] = {}
     for fiche in fiches:
         other = by_source.setdefault(fiche.source.name, fiche)
-        if (other.source.pattern, other.source.vintage_pattern, other.source.producer) != (
-            fiche.source.pattern,
+        if (other.source.vintage_pattern, other.source.producer) != (
             fiche.source.vintage_pattern,
             fiche.source.producer,
         ):
             raise FicheError(
                 f"concepts {other.id} and {fiche.id} share source {fiche.source.name!r} but "
-                "declare different patterns, vintages or producers"
+                "declare different vintage patterns or producers: give one of them its own "
+                "`source.name`"
             )
     return fiches
 
 
-def filling(fiches: list[Fiche], role: str) -> Fiche:
-    """The one concept that fills a role, with a fix when none or several do."""
+def filling(fiches: list[Fiche], role: str, required: bool = True) -> Fiche | None:
+    """The one concept that fills a role (None when none does and the role is optional),
+    with a fix when none or several do."""
     found = [f for f in fiches if role in f.roles]
+    if not found and not required:
+        return None
     if not found:
         raise FicheError(
             f"no concept fills the role {role!r}: add `roles: {{{role}: {{{role_keys(role)}}}}}` "

@@ -4,7 +4,9 @@ commune and depth class, from a max-depth grid.
 A building or an equipment counts with the depth at its centroid's cell. Residents come
 from the gridded population: each 200 m square's individuals are shared among the buildings
 whose centroid lies in it, in proportion to their dwellings (a square with people but no
-dwelling counts as unlocated residents).
+dwelling counts as unlocated residents) — or, without a grid, each commune's population
+among its buildings the same way. A building layer without dwellings (BD TOPO 2) gets them
+estimated from footprint and height. How each figure was obtained is a column of the rows.
 """
 
 from __future__ import annotations
@@ -16,6 +18,15 @@ import polars as pl
 import pyarrow as pa
 import shapely
 
+# A dwelling's floor area and a storey's height (m², m), for dwellings estimated from
+# footprints; smaller footprints (sheds, garages) hold none.
+FLOOR_AREA_PER_DWELLING = 90.0
+STOREY_HEIGHT = 3.0
+MIN_DWELLING_FOOTPRINT = 20.0
+ESTIMATED_DWELLINGS = (
+    f"estimated: footprint × storeys (height / {STOREY_HEIGHT:g} m, at least one) / "
+    f"{FLOOR_AREA_PER_DWELLING:g} m², none under {MIN_DWELLING_FOOTPRINT:g} m²"
+)
 # Depth classes of the flood risk prevention plans (m), and the depth that counts as wet.
 DEPTH_CLASSES = (("0-0.5", 0.0, 0.5), ("0.5-1", 0.5, 1.0), ("1-2", 1.0, 2.0), (">2", 2.0, np.inf))
 WET = 0.01
@@ -30,6 +41,8 @@ EXPOSURE_SCHEMA = pa.schema(
         ("buildings", pa.int64()),
         ("dwellings", pa.int64()),
         ("residents", pa.float64()),
+        ("dwellings_from", pa.string()),  # how the dwellings were obtained
+        ("residents_from", pa.string()),  # how the residents were obtained
     ]
 )
 EQUIPMENT_SCHEMA = pa.schema(
@@ -70,6 +83,17 @@ def depth_class(depth: np.ndarray) -> np.ndarray:
     for name, low, high in DEPTH_CLASSES:
         labels[(depth > max(low, WET)) & (depth <= high)] = name
     return labels
+
+
+def estimated_dwellings(footprints: np.ndarray, heights: np.ndarray | None) -> np.ndarray:
+    """Dwellings of buildings whose layer has none: floor area over a dwelling's (see
+    ESTIMATED_DWELLINGS); a building without height counts one storey."""
+    area = shapely.area(footprints)
+    storeys = np.ones(len(footprints))
+    if heights is not None:
+        storeys = np.maximum(np.round(np.nan_to_num(heights.astype(float)) / STOREY_HEIGHT), 1)
+    dwellings = np.floor(area * storeys / FLOOR_AREA_PER_DWELLING)
+    return np.where(area >= MIN_DWELLING_FOOTPRINT, dwellings, 0.0)
 
 
 def residents(building_points: np.ndarray, dwellings: np.ndarray, squares: np.ndarray,
@@ -144,9 +168,12 @@ def building_exposure(
     dwellings: np.ndarray,
     people: np.ndarray,
     communes: tuple[np.ndarray, list[str], list[str]],
+    sources: tuple[str, str],
 ) -> pa.Table:
-    """Buildings, dwellings and residents by commune and depth class (flooded only)."""
-    return _summarize(
+    """Buildings, dwellings and residents by commune and depth class (flooded only), with how
+    the dwellings and the residents were obtained (`sources`)."""
+    dwellings_from, residents_from = sources
+    counted = _summarize(
         scenario,
         tile,
         grid,
@@ -159,8 +186,12 @@ def building_exposure(
             pl.col("residents").sum(),
         ],
         communes,
-        EXPOSURE_SCHEMA,
+        pa.schema(list(EXPOSURE_SCHEMA)[:-2]),
     )
+    rows = counted.num_rows
+    return counted.append_column(
+        "dwellings_from", pa.array([dwellings_from] * rows, pa.string())
+    ).append_column("residents_from", pa.array([residents_from] * rows, pa.string()))
 
 
 def equipment_exposure(

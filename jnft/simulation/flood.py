@@ -29,7 +29,7 @@ from jnft.simulation.inertial import (
     VolumeBalance,
     simulate,
 )
-from jnft.simulation.screening import bathtub_depth, drainage, hand
+from jnft.simulation.screening import accumulation, bathtub_depth, drainage, hand
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,67 @@ def coarsen(dem: np.ndarray, factor: int) -> np.ndarray:
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def sea_cells(z: np.ndarray) -> np.ndarray:
-    """Cells below the datum's zero connected to the grid's edge: the sea."""
-    below = z < 0
+def sea_cells(dem: np.ndarray, nodata: bool = False) -> np.ndarray:
+    """Cells below the datum's zero — and, with `nodata`, cells without data — connected to
+    the grid's edge: the sea."""
+    below = np.where(np.isnan(dem), nodata, dem < 0)
     labels, _ = scipy.ndimage.label(below)
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     return np.isin(labels, border[border > 0])
+
+
+def edge_cells(shape: tuple[int, int], sides: tuple[str, ...]) -> np.ndarray:
+    """The cells of the named sides of a north-up grid."""
+    mask = np.zeros(shape, dtype=bool)
+    for side in sides:
+        mask[
+            {"north": (0,), "south": (-1,), "west": (slice(None), 0), "east": (slice(None), -1)}[
+                side
+            ]
+        ] = True
+    return mask
+
+
+def point_cells(grid: Grid, x: float, y: float, width_cells: int) -> list[tuple[int, int]]:
+    """The cells within half `width_cells` of the cell holding (x, y), on the grid."""
+    r = math.floor((grid.y1 - y) / grid.resolution)
+    c = math.floor((x - grid.x0) / grid.resolution)
+    if not (0 <= r < grid.rows and 0 <= c < grid.cols):
+        raise ValueError(f"inflow_at ({x}, {y}) lies outside the model grid")
+    half = max(width_cells // 2, 0)
+    return [
+        (rr, cc)
+        for rr in range(max(r - half, 0), min(r + half + 1, grid.rows))
+        for cc in range(max(c - half, 0), min(c + half + 1, grid.cols))
+    ]
+
+
+def derived_network(
+    dem: np.ndarray, resolution: float, threshold_km2: float
+) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """(stream cells, head of the main stream) of a terrain without a watercourse layer: the
+    cells draining at least `threshold_km2` along the D8 flow of the depression-filled DEM
+    (outlets: the edge of the data); the main stream climbs from the largest outlet along
+    the largest upstream area to where it falls below the threshold."""
+    valid = np.isfinite(dem)
+    outlets = valid & ~scipy.ndimage.binary_erosion(valid, border_value=0)
+    flow = drainage(dem, seeds=outlets, valid=valid)
+    area = np.where(valid, accumulation(flow) * resolution**2 / 1e6, 0.0)
+    streams = area >= threshold_km2
+    if not streams.any():
+        return streams, None
+    receiver, upstream = flow.receiver.ravel(), area.ravel()
+    donors = np.flatnonzero(receiver >= 0)
+    # Each cell's largest donor: donors sorted by receiver, then area; the last of each run.
+    ranked = donors[np.lexsort((upstream[donors], receiver[donors]))]
+    last = np.r_[receiver[ranked][1:] != receiver[ranked][:-1], True]
+    largest = np.full(receiver.size, -1)
+    largest[receiver[ranked][last]] = ranked[last]
+    cell = int(np.argmax(upstream))
+    while largest[cell] >= 0 and upstream[largest[cell]] >= threshold_km2:
+        cell = int(largest[cell])
+    row, col = divmod(cell, dem.shape[1])
+    return streams, (row, col)
 
 
 def inflow_cells(z: np.ndarray, channel: np.ndarray, width_cells: int) -> list[tuple[int, int]]:

@@ -16,10 +16,10 @@ import rasterio.transform
 import shapely
 
 from jnft.simulation import exposure as ex
-from jnft.simulation.flood import Grid, coarsen, domain_for, run_domain
+from jnft.simulation.flood import Grid, coarsen, derived_network, domain_for, run_domain
 from jnft.simulation.plan import Plan, plan_scenario
 from jnft.simulation.scenario import Scenario
-from jnft.tiles import tile_grid_bounds
+from jnft.tiles import model_resolution, tile_grid_bounds
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,18 @@ class Features:
 
 @dataclass(frozen=True)
 class FloodInputs:
-    """What a flood reads of the territory, gathered once for every tile of a scenario."""
+    """What a flood reads of the territory, gathered once for every tile of a scenario. Only
+    the terrain is required: without watercourses the network is derived from the terrain,
+    without buildings there are maps and no exposure, without residents they are apportioned
+    from the admin units' populations, without admin units the territory is one unit."""
 
     terrain: Terrain
-    watercourses: Features
-    series: dict[str, tuple[np.ndarray, np.ndarray]]  # "gauge" / "tide": (times, values)
-    buildings: Features  # columns: dwellings
-    residents: Features  # squares; columns: count
-    admin_units: Features  # columns: code, name
-    equipment: Features  # columns: category, nature
+    series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    watercourses: Features | None = None
+    buildings: Features | None = None  # columns: dwellings, height (both optional)
+    residents: Features | None = None  # squares; columns: count
+    admin_units: Features | None = None  # columns: code, name, population (optional)
+    equipment: Features | None = None  # columns: category, nature (optional)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class TerrainGrid:
     grid: Grid
     dem: np.ndarray
     channel: np.ndarray
+    grid_from: str  # how the model grid was made of the DEM
+    network: str  # where the watercourses come from
+    head: tuple[int, int] | None = None  # a derived network's main stream starts here
 
 
 @dataclass
@@ -80,23 +86,30 @@ class TileFlood:
         return float(self.run.get("volume_error", 0.0))
 
 
-def terrain_grid(scenario: Scenario, terrain: Terrain, watercourses: Features) -> TerrainGrid:
-    res = scenario.resolution_m
+def terrain_grid(
+    scenario: Scenario, terrain: Terrain, watercourses: Features | None
+) -> TerrainGrid:
+    """The model grid: block means of the DEM to the scenario's resolution (rounded to a
+    multiple of the DEM's, stated), with the watercourses — the layer's, or derived."""
+    res = model_resolution(scenario.resolution_m, terrain.resolution)
     factor = round(res / terrain.resolution)
-    if factor < 1 or not math.isclose(factor * terrain.resolution, res):
-        raise ValueError(
-            f"scenario {scenario.id}: resolution_m {res} is not a multiple of the DEM's "
-            f"{terrain.resolution} m"
-        )
+    grid_from = f"block means of {factor}×{factor} DEM cells of {terrain.resolution:g} m"
+    if not math.isclose(res, scenario.resolution_m):
+        grid_from += f" (resolution_m {scenario.resolution_m:g} rounded to a multiple of the DEM's)"
     dem = coarsen(terrain.dem, factor)
     grid = Grid(terrain.x0, terrain.y1, res, *dem.shape)
+    if watercourses is None:
+        threshold = scenario.network_threshold_km2
+        channel, head = derived_network(dem, res, threshold)
+        network = f"derived from the terrain: cells draining at least {threshold} km²"
+        return TerrainGrid(grid, dem, channel, grid_from, network, head)
     channel = rasterio.features.rasterize(
         ((g, 1) for g in watercourses.geometries),
         out_shape=dem.shape,
         transform=rasterio.transform.from_origin(grid.x0, grid.y1, res, res),
         all_touched=True,
     ).astype(bool)
-    return TerrainGrid(grid, dem, channel)
+    return TerrainGrid(grid, dem, channel, grid_from, "the watercourse layer")
 
 
 def _run_tile(plan: Plan, tile: str, cache: Path) -> tuple[dict, rasterio.Affine, dict]:
@@ -139,31 +152,77 @@ def _run_tile(plan: Plan, tile: str, cache: Path) -> tuple[dict, rasterio.Affine
     return products, transform, figures
 
 
+# Without admin units the territory is one unit (no commune code nor name).
+NO_UNITS: tuple[np.ndarray, list[str], list[str]] = (np.empty(0, dtype=object), [], [])
+
+
+def with_population(units: Features, codes: list[str], counts: np.ndarray) -> Features:
+    """The admin units with a `population` column joined from a table by code (NaN where
+    the table has no row for a unit's code)."""
+    by_code = dict(zip(codes, counts.astype(float), strict=True))
+    population = np.array([by_code.get(c, np.nan) for c in units.columns["code"]])
+    return Features(units.geometries, {**units.columns, "population": population}, units.tiles)
+
+
+def _dwellings(buildings: Features) -> tuple[np.ndarray, str]:
+    """Each building's dwellings, and where they come from: the layer's, or estimated."""
+    if "dwellings" in buildings.columns:
+        return np.nan_to_num(buildings.columns["dwellings"].astype(float)), "building layer"
+    heights = buildings.columns.get("height")
+    return ex.estimated_dwellings(buildings.geometries, heights), ex.ESTIMATED_DWELLINGS
+
+
+def _residents(
+    points: np.ndarray, dwellings: np.ndarray, inputs: FloodInputs
+) -> tuple[np.ndarray, float, str]:
+    """(residents per building, unlocated residents, where they come from): the population
+    grid's squares, else the admin units' populations, shared by dwellings."""
+    squares, units = inputs.residents, inputs.admin_units
+    if squares is not None:
+        people, unlocated = ex.residents(
+            points, dwellings, squares.geometries, squares.columns["count"]
+        )
+        return people, unlocated, "population grid, shared by dwellings"
+    if units is not None and "population" in units.columns:
+        counts = np.nan_to_num(units.columns["population"].astype(float))
+        people, unlocated = ex.residents(points, dwellings, units.geometries, counts)
+        return people, unlocated, "admin units' populations, shared by dwellings"
+    return np.zeros(len(points)), 0.0, "none: no population grid nor admin units' population"
+
+
 def _exposure(
     scenario: str, tile: str, depth: ex.DepthGrid, inputs: FloodInputs
 ) -> tuple[pa.Table, pa.Table, float]:
     """(exposure, equipment, unlocated residents) of the tile's buildings and equipment."""
-    buildings = inputs.buildings
-    points = shapely.centroid(buildings.geometries)
-    dwellings = np.nan_to_num(buildings.columns["dwellings"].astype(float))
-    squares = inputs.residents
-    people, unlocated = ex.residents(
-        points, dwellings, squares.geometries, squares.columns["count"]
-    )
     units = inputs.admin_units
-    towns = (units.geometries, list(units.columns["code"]), list(units.columns["name"]))
-    # Residents are shared among all the buildings of a square (squares straddle tiles); only
-    # the tile's buildings are counted.
-    mine = buildings.tiles == tile
-    exposed = ex.building_exposure(
-        scenario, tile, depth, points[mine], dwellings[mine], people[mine], towns
+    towns = (
+        (units.geometries, list(units.columns["code"]), list(units.columns["name"]))
+        if units is not None
+        else NO_UNITS
     )
+    exposed, unlocated = ex.EXPOSURE_SCHEMA.empty_table(), 0.0
+    buildings = inputs.buildings
+    if buildings is not None:
+        points = shapely.centroid(buildings.geometries)
+        dwellings, dwellings_from = _dwellings(buildings)
+        people, unlocated, residents_from = _residents(points, dwellings, inputs)
+        # Residents are shared among all the buildings of a square (squares straddle tiles);
+        # only the tile's buildings are counted.
+        mine = buildings.tiles == tile
+        exposed = ex.building_exposure(
+            scenario, tile, depth, points[mine], dwellings[mine], people[mine], towns,
+            (dwellings_from, residents_from),
+        )  # fmt: skip
+    equipped = ex.EQUIPMENT_SCHEMA.empty_table()
     equipment = inputs.equipment
-    here = equipment.tiles == tile
-    equipped = ex.equipment_exposure(
-        scenario, tile, depth, shapely.centroid(equipment.geometries[here]),
-        list(equipment.columns["category"][here]), list(equipment.columns["nature"][here]), towns,
-    )  # fmt: skip
+    if equipment is not None:
+        here = equipment.tiles == tile
+        categories = equipment.columns["category"][here]
+        natures = equipment.columns.get("nature", categories)[here]
+        equipped = ex.equipment_exposure(
+            scenario, tile, depth, shapely.centroid(equipment.geometries[here]),
+            list(categories), list(natures), towns,
+        )  # fmt: skip
     return exposed, equipped, unlocated
 
 
@@ -171,7 +230,8 @@ def flood_tile(scenario: Scenario, inputs: FloodInputs, tile: str, cache: Path) 
     """The scenario's flood on a tile: design event, screening of the whole territory, the
     model on the tile's hydraulically connected domain, the tile's maps and exposure."""
     land = terrain_grid(scenario, inputs.terrain, inputs.watercourses)
-    plan = plan_scenario(scenario, land.grid, land.dem, land.channel, inputs.series)
+    plan = plan_scenario(scenario, land.grid, land.dem, land.channel, inputs.series, land.head)
+    plan.design |= {"model_grid": land.grid_from, "watercourses": land.network}
     products, transform, figures = _run_tile(plan, tile, cache)
     depth = np.nan_to_num(products["max_depth"], nan=0.0)
     grid = ex.DepthGrid(depth, transform.c, transform.f, transform.a)

@@ -1,9 +1,11 @@
 """Flood scenarios (`scenarios/<id>.yaml`): what event, on which grid, with which roughness.
 
-A river scenario takes its design discharge from a gauge series (annual maxima, GEV or
-Gumbel, a return period) and turns it into a hydrograph entering where the main watercourse
-crosses the territory's edge, the sea held at a normal high tide downstream. A coastal
-scenario raises the sea to tide + surge + sea-level rise along a storm tide.
+A river scenario takes its design discharge as declared (`peak_discharge_m3s`, from a PPRI or
+a study) or from a gauge series (annual maxima, GEV or Gumbel, a return period) and turns it
+into a hydrograph entering where the main watercourse crosses the territory's edge (or at
+declared coordinates); downstream, the sea at a declared level or a tide gauge's normal high
+water. A coastal scenario raises the sea — a declared still-water level, or a tide gauge's —
+by surge and sea-level rise along a storm tide.
 """
 
 from __future__ import annotations
@@ -32,21 +34,56 @@ class Gauge(_Strict):
 
 
 class River(_Strict):
-    gauge: Gauge
-    return_period: float = Field(gt=1)
+    # The peak: declared, or the return level of a gauge's annual maxima.
+    peak_discharge_m3s: float | None = Field(default=None, gt=0)
+    gauge: Gauge | None = None
+    return_period: float | None = Field(default=None, gt=1)
     law: Literal["gev", "gumbel"] = "gev"
-    base_flow_m3s: float | None = Field(default=None, ge=0)  # default: the series' median
+    # Default: the series' median, or 5 % of a declared peak.
+    base_flow_m3s: float | None = Field(default=None, ge=0)
     time_to_peak_h: float = Field(default=4.0, gt=0)
     inflow_width_m: float = Field(default=50.0, gt=0)
-    sea_level: Gauge | None = None  # downstream: the tide gauge's normal high water
+    # (x, y) in the territory's CRS; default: where the main watercourse enters the grid.
+    inflow_at: tuple[float, float] | None = None
+    # Downstream: the sea at a declared level (m NGF) or the tide gauge's normal high water.
+    sea_level_m: float | None = None
+    sea_level: Gauge | None = None
     sea_level_quantile: float = Field(default=0.9, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _one_peak(self) -> River:
+        if (self.peak_discharge_m3s is None) == (self.gauge is None):
+            raise ValueError(
+                "declare the peak: `peak_discharge_m3s: <m³/s>` (from a PPRI, the Banque Hydro, "
+                "a study), or `gauge: {concept, station, variable}` with `return_period`"
+            )
+        if (self.gauge is None) != (self.return_period is None):
+            raise ValueError("`gauge` and `return_period` go together")
+        if self.sea_level is not None and self.sea_level_m is not None:
+            raise ValueError("declare the sea downstream once: `sea_level_m` or `sea_level`")
+        return self
 
 
 class Coastal(_Strict):
-    tide_gauge: Gauge
-    surge_m: float = Field(ge=0)
+    # The still-water level before surge and rise: declared (m NGF-IGN69), or a tide gauge's
+    # `tide_quantile` of its observed levels.
+    still_water_level_m: float | None = None
+    tide_gauge: Gauge | None = None
+    tide_quantile: float = Field(default=0.99, gt=0, lt=1)
+    surge_m: float = Field(default=0.0, ge=0)
     sea_level_rise_m: float = Field(default=0.0, ge=0)
-    tide_quantile: float = Field(default=0.99, gt=0, lt=1)  # of the observed levels
+    # Sides of the grid open to the sea, for a terrain that holds no sea (no cell below 0 m nor
+    # without data on its edge); default: found from the terrain.
+    sea_edges: tuple[Literal["north", "south", "east", "west"], ...] = ()
+
+    @model_validator(mode="after")
+    def _one_level(self) -> Coastal:
+        if (self.still_water_level_m is None) == (self.tide_gauge is None):
+            raise ValueError(
+                "declare the sea: `still_water_level_m: <m NGF>` or "
+                "`tide_gauge: {concept, station, variable}`"
+            )
+        return self
 
 
 class Manning(_Strict):
@@ -65,6 +102,8 @@ class Scenario(_Strict):
     resolution_m: float = Field(default=25.0, gt=0)  # model grid (the DEM is averaged to it)
     manning: Manning = Manning()
     margin_m: float = Field(default=500.0, ge=0)  # around the screened flood, for the domain
+    # Without a watercourse layer, cells draining at least this area are the network.
+    network_threshold_km2: float = Field(default=1.0, gt=0)
 
     @model_validator(mode="after")
     def _one_event(self) -> Scenario:
@@ -78,9 +117,14 @@ class Scenario(_Strict):
         """The series the event is computed from: "gauge" (discharges), "tide" (sea levels)."""
         if self.river is None:
             assert self.coastal is not None  # _one_event: a scenario declares one event
-            return {"tide": self.coastal.tide_gauge}
-        sea = {"tide": self.river.sea_level} if self.river.sea_level is not None else {}
-        return {"gauge": self.river.gauge, **sea}
+            series = {"tide": self.coastal.tide_gauge}
+        else:
+            series = {"gauge": self.river.gauge, "tide": self.river.sea_level}
+        return {name: gauge for name, gauge in series.items() if gauge is not None}
+
+    def series(self) -> dict[str, tuple[str, str, str]]:
+        """The gauges as (concept, station, variable), for the lakehouse's readers."""
+        return {n: (g.concept, g.station, g.variable) for n, g in self.gauges().items()}
 
 
 def load_scenario(path: Path) -> Scenario:

@@ -48,7 +48,9 @@ def test_a_fiche_of_another_kinds_shape_says_what_to_change(tmp_path):
 def test_roles_name_known_roles_and_declared_columns(tmp_path):
     assert "roles: unknown role 'dem'" in rewritten(tmp_path, lambda d: d.update(roles={"dem": {}}))
     missing = rewritten(tmp_path, lambda d: d.update(roles={"admin_units": {"name": "x"}}))
-    assert "roles.admin_units maps code: <column>, name: <column>, [population: <column>]" in missing
+    assert (
+        "roles.admin_units maps code: <column>, name: <column>, [population: <column>]" in missing
+    )
     unknown = {"buildings": {"floors": "x"}}
     assert "[dwellings: <column>]" in rewritten(tmp_path, lambda d: d.update(roles=unknown))
     fiches = load_fiches(CONCEPTS_DIR)

@@ -15,7 +15,7 @@ def test_sql_prints_a_query_result(tmp_path, capsys):
 
 def test_missing_lakehouse_is_a_clear_error(tmp_path, capsys):
     assert main(["sql", "SELECT 1", "--database", str(tmp_path / "none.duckdb")]) == 2
-    assert "make demo" in capsys.readouterr().err
+    assert "jnft run" in capsys.readouterr().err
 
 
 def test_sample_writes_a_territory(tmp_path, capsys):

@@ -1,8 +1,11 @@
 import os
 import time
 
-from jnft.orchestration.definitions import fiches
 from jnft.orchestration.inbox import matching_fiches, route, settled_files
+from jnft.quality.fiche import load_fiches
+from tests.factories import CONCEPTS_DIR
+
+fiches = load_fiches(CONCEPTS_DIR)
 
 
 def ids(path):

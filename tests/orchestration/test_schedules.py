@@ -1,8 +1,12 @@
 import dagster as dg
 
-from jnft.orchestration.definitions import defs, fiches
+from jnft.orchestration.definitions import defs
 from jnft.orchestration.resources import LakehouseResource
 from jnft.orchestration.schedules import build_gauge_schedule
+from jnft.quality.fiche import load_fiches
+from tests.factories import CONCEPTS_DIR
+
+fiches = load_fiches(CONCEPTS_DIR)
 
 
 def test_gauge_series_are_scheduled_hourly():

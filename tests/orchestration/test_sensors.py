@@ -5,10 +5,14 @@ import time
 import dagster as dg
 import pytest
 
-from jnft.orchestration.definitions import defs, fiches
+from jnft.orchestration.definitions import defs
 from jnft.orchestration.partitions import register_tiles
 from jnft.orchestration.resources import LakehouseResource
 from jnft.orchestration.sensors import build_inbox_sensor, territory_tiles_sensor
+from jnft.quality.fiche import load_fiches
+from tests.factories import CONCEPTS_DIR
+
+fiches = load_fiches(CONCEPTS_DIR)
 
 
 def test_tile_sensor_registers_declared_tiles(small_sources):

@@ -79,9 +79,11 @@ def test_id_must_match_the_file_name(tmp_path):
         load_fiche(path)
 
 
-def test_fiches_sharing_a_source_must_agree(tmp_path):
+def test_fiches_sharing_a_source_must_agree_on_vintages(tmp_path):
     write(tmp_path, "one")
-    write(tmp_path, "two", source__pattern="elsewhere/*.gpkg")
+    write(tmp_path, "two", source__pattern="bdtopo/*/BATI/BATIMENT.shp")  # a file per layer
+    assert len(load_fiches(tmp_path)) == 2
+    write(tmp_path, "three", source__vintage_pattern=r"(\d{4})")
     with pytest.raises(FicheError, match="share source 'bdtopo'"):
         load_fiches(tmp_path)
 

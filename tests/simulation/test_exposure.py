@@ -3,10 +3,12 @@ import pytest
 import shapely
 
 from jnft.simulation.exposure import (
+    EXPOSURE_SCHEMA,
     DepthGrid,
     building_exposure,
     depth_class,
     equipment_exposure,
+    estimated_dwellings,
     residents,
 )
 
@@ -35,11 +37,23 @@ def test_buildings_count_by_commune_and_depth(town):
     grid, communes = town
     points = shapely.points([[5, 15], [15, 15], [15, 14], [5, 5], [15, 5]])
     table = building_exposure("s", "t", grid, points, np.array([1, 2, 3, 4, 5]),
-                              np.array([1.0, 2.0, 3.0, 4.0, 5.0]), communes)  # fmt: skip
+                              np.array([1.0, 2.0, 3.0, 4.0, 5.0]), communes,
+                              ("building layer", "population grid"))  # fmt: skip
+    assert table.schema == EXPOSURE_SCHEMA
     rows = {r["depth_class"]: r for r in table.to_pylist()}
     assert set(rows) == {"0-0.5", "0.5-1", ">2"}  # the dry building is not listed
     assert (rows["0-0.5"]["buildings"], rows["0-0.5"]["dwellings"]) == (2, 5)
     assert rows[">2"]["residents"] == 5.0 and rows[">2"]["insee_com"] == "17950"
+    assert rows[">2"]["residents_from"] == "population grid"
+
+
+def test_dwellings_estimated_from_footprint_and_storeys():
+    footprints = np.array(
+        [shapely.box(0, 0, 10, 9), shapely.box(0, 0, 20, 20), shapely.box(0, 0, 4, 4)]
+    )
+    heights = np.array([np.nan, 9.2, 30.0])  # 1 storey (unknown), 3 storeys, a shed of 16 m²
+    assert estimated_dwellings(footprints, heights).tolist() == [1.0, 13.0, 0.0]
+    assert estimated_dwellings(footprints, None).tolist() == [1.0, 4.0, 0.0]
 
 
 def test_equipment_counts_by_kind(town):

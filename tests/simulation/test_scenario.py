@@ -12,13 +12,25 @@ def test_the_shipped_scenarios_load():
     assert scenarios["crue_q1000"].river.return_period == 1000
 
 
+def test_declared_events_need_no_series(tmp_path):
+    path = tmp_path / "pprI_q100.yaml".lower()
+    path.write_text(
+        "id: ppri_q100\ntitle: PPRI\ndescription: the PPRI's 100-year flow\nkind: river\n"
+        "river: {peak_discharge_m3s: 850, inflow_at: [914000, 6450000]}\nduration_h: 12\n"
+    )
+    scenario = load_scenario(path)
+    assert scenario.gauges() == {} and scenario.river.inflow_at == (914000.0, 6450000.0)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"kind": "coastal"}, "a coastal scenario declares `coastal`"),
         ({"id": "other"}, "must match the file name"),
         ({"duration_h": 0}, "duration_h"),
-        ({"river": {"return_period": 100}}, "river.gauge"),
+        ({"river": {"return_period": 100}}, r"river: .*declare the peak: `peak_discharge_m3s"),
+        ({"river": {"peak_discharge_m3s": 80, "return_period": 100}}, "go together"),
+        ({"kind": "coastal", "river": None, "coastal": {"surge_m": 1}}, "still_water_level_m"),
     ],
 )
 def test_a_bad_scenario_names_the_file_and_the_field(tmp_path, change, message):
