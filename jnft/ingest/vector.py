@@ -109,7 +109,17 @@ def _reject_outside(
         f"declared {crs.to_string()}: wrong CRS?",
         "c06_extent",
     )
-    rejections.add(outside, f"outside the declared extent {list(spec.extent)}", "c06_extent")
+    outside &= ~degrees
+    if outside.any():
+        # How far beyond, in metres: a few is a bbox to widen, kilometres a wrong delivery.
+        overflow = np.max(
+            np.stack([x0 - b[:, 0], y0 - b[:, 1], b[:, 2] - x1, b[:, 3] - y1])[:, outside]
+        )
+        rejections.add(
+            outside,
+            f"outside the declared extent {list(spec.extent)} (by up to {overflow:.0f} m)",
+            "c06_extent",
+        )
 
 
 def prepare_layer(

@@ -41,8 +41,8 @@ class Observation:
     source_files: set[str] = field(default_factory=set)  # sha256 the rows trace to
     bronze_files: set[str] = field(default_factory=set)  # sha256 landed in bronze
     expectations: list[ExpectationOutcome] = field(default_factory=list)  # the C9 suite
-    # Rows of the latest delivery that were quarantined: criterion -> reason -> count.
-    quarantined: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Rows of the latest delivery that were quarantined: criterion -> reason -> (count, ids).
+    quarantined: dict[str, dict[str, tuple[int, list[str]]]] = field(default_factory=dict)
     resolutions: list[float] = field(default_factory=list)
     crs: list[str] = field(default_factory=list)
     cog_problems: list[str] = field(default_factory=list)

@@ -9,18 +9,27 @@ import pyarrow.compute as pc
 from jnft.lakehouse.delta import frame_of, open_table
 from jnft.lakehouse.store import Lakehouse
 
+# How many quarantined rows a reason names by their feature ids, for a person to find them.
+EXAMPLE_IDS = 5
 
-def quarantined_rows(store: Lakehouse, concept: str, files: set[str]) -> dict[str, dict[str, int]]:
-    """Quarantined rows of these source files: criterion -> reason -> count."""
+
+def quarantined_rows(
+    store: Lakehouse, concept: str, files: set[str]
+) -> dict[str, dict[str, tuple[int, list[str]]]]:
+    """Quarantined rows of these source files: criterion -> reason -> (count, a few ids)."""
     quarantine = open_table(store.table_uri(concept, "quarantine"))
     if quarantine is None:
         return {}
-    rows = frame_of(
-        quarantine.to_pyarrow_table(columns=["source_sha256", "criterion", "reason"])
-    ).filter(pl.col("source_sha256").is_in(list(files)))
-    counts: dict[str, dict[str, int]] = {}
-    for criterion, reason, n in rows.group_by(["criterion", "reason"]).len().iter_rows():
-        counts.setdefault(criterion, {})[reason] = n
+    columns = ["source_sha256", "criterion", "reason", "feature_id"]
+    rows = frame_of(quarantine.to_pyarrow_table(columns=columns)).filter(
+        pl.col("source_sha256").is_in(list(files))
+    )
+    grouped = rows.group_by(["criterion", "reason"]).agg(
+        pl.len(), pl.col("feature_id").drop_nulls().head(EXAMPLE_IDS)
+    )
+    counts: dict[str, dict[str, tuple[int, list[str]]]] = {}
+    for criterion, reason, n, ids in grouped.iter_rows():
+        counts.setdefault(criterion, {})[reason] = (n, ids)
     return counts
 
 

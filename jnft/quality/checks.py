@@ -43,7 +43,8 @@ def _quarantine_problems(obs: Observation, criterion: str) -> list[str]:
     """The latest delivery's rows quarantined against this criterion, as readable problems."""
     return [
         f"{n} source rows quarantined: {reason}"
-        for reason, n in sorted(obs.quarantined.get(criterion, {}).items())
+        + (f" (e.g. {', '.join(ids)}{', …' if n > len(ids) else ''})" if ids else "")
+        for reason, (n, ids) in sorted(obs.quarantined.get(criterion, {}).items())
     ]
 
 

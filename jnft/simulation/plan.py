@@ -140,36 +140,46 @@ def design_level(
 def design_event(scenario: Scenario, series: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
     """The figures of a scenario's design event, as `jnft design` prints them."""
     if scenario.river is not None:
-        return design_discharge(scenario, series)[2]
+        return design_discharge(scenario, series, scenario.duration_h * HOUR)[2]
     return design_level(scenario, series)[1]
 
 
 def design_discharge(
-    scenario: Scenario, series: dict[str, tuple[np.ndarray, np.ndarray]]
-) -> tuple[float, float, dict]:
-    """(peak, base flow, figures) of a river scenario: declared, or the return level of the
-    gauge's annual maxima with its interval."""
+    scenario: Scenario, series: dict[str, tuple[np.ndarray, np.ndarray]], duration: float
+) -> tuple[Hydrograph, float, dict]:
+    """(inflow hydrograph, peak, figures) of a river scenario: a declared hydrograph, a
+    declared peak, or the return level of the gauge's annual maxima with its interval, the
+    last two shaped into a synthetic hydrograph."""
     river = scenario.river
     assert river is not None  # a river scenario's event
+    if river.hydrograph is not None:
+        hours, discharges = zip(*river.hydrograph, strict=True)
+        peak = max(discharges)
+        figures = {"peak_from": "declared hydrograph", "peak_discharge_m3s": peak}
+        return Hydrograph(tuple(t * HOUR for t in hours), tuple(discharges)), peak, figures
     if river.peak_discharge_m3s is not None:
         peak = river.peak_discharge_m3s
         base = river.base_flow_m3s if river.base_flow_m3s is not None else 0.05 * peak
-        return peak, base, {"peak_from": "declared", "peak_discharge_m3s": peak}
-    assert river.return_period is not None  # River._one_peak: a gauge comes with its period
-    times, values = series["gauge"]
-    maxima = annual_maxima(times, values)["maximum"].to_numpy()
-    level = return_level(maxima, river.return_period, law=river.law)
-    base = river.base_flow_m3s if river.base_flow_m3s is not None else float(np.median(values))
-    figures = {
-        "peak_from": "gauge series",
-        "return_period": river.return_period,
-        "law": river.law,
-        "peak_discharge_m3s": round(level.value, 2),
-        "peak_interval_m3s": [round(level.low, 2), round(level.high, 2)],
-        "confidence": level.confidence,
-        "years": level.fit.years,
-    }
-    return level.value, base, figures
+        figures = {"peak_from": "declared", "peak_discharge_m3s": peak}
+    else:
+        assert river.return_period is not None  # River._one_peak: a gauge has its period
+        times, values = series["gauge"]
+        maxima = annual_maxima(times, values)["maximum"].to_numpy()
+        level = return_level(maxima, river.return_period, law=river.law)
+        peak = level.value
+        base = river.base_flow_m3s if river.base_flow_m3s is not None else float(np.median(values))
+        figures = {
+            "peak_from": "gauge series",
+            "return_period": river.return_period,
+            "law": river.law,
+            "peak_discharge_m3s": round(level.value, 2),
+            "peak_interval_m3s": [round(level.low, 2), round(level.high, 2)],
+            "confidence": level.confidence,
+            "years": level.fit.years,
+        }
+    figures["base_flow_m3s"] = round(base, 3)
+    hydrograph = synthetic_hydrograph(peak, base, river.time_to_peak_h * HOUR, duration)
+    return hydrograph, peak, figures
 
 
 def _inflow(
@@ -209,8 +219,7 @@ def _river(
 ) -> Plan:
     river = scenario.river
     assert river is not None  # plan_scenario calls it for river scenarios
-    peak, base, design = design_discharge(scenario, series)
-    hydrograph = synthetic_hydrograph(peak, base, river.time_to_peak_h * HOUR, duration)
+    hydrograph, peak, design = design_discharge(scenario, series, duration)
     inflow, entering = _inflow(scenario, grid, z, channel, head)
     sources = np.zeros_like(channel)
     for r, c in inflow:
@@ -220,7 +229,6 @@ def _river(
     flooded, depth = screen_river(z, channel | sources, stage, sources)
     flooded |= sea
     design |= {
-        "base_flow_m3s": round(base, 3),
         "inflow": entering,
         "screening_stage_m": round(stage, 3),
     }

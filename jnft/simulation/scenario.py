@@ -10,6 +10,7 @@ by surge and sea-level rise along a storm tide.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Literal
 
@@ -34,8 +35,11 @@ class Gauge(_Strict):
 
 
 class River(_Strict):
-    # The peak: declared, or the return level of a gauge's annual maxima.
+    # The event: a declared peak, a declared hydrograph ([hours, m³/s] pairs, or a CSV file
+    # `time_h,discharge_m3s` beside the scenario), or the return level of a gauge's annual
+    # maxima.
     peak_discharge_m3s: float | None = Field(default=None, gt=0)
+    hydrograph: tuple[tuple[float, float], ...] | None = None
     gauge: Gauge | None = None
     return_period: float | None = Field(default=None, gt=1)
     law: Literal["gev", "gumbel"] = "gev"
@@ -52,11 +56,19 @@ class River(_Strict):
 
     @model_validator(mode="after")
     def _one_peak(self) -> River:
-        if (self.peak_discharge_m3s is None) == (self.gauge is None):
+        events = [self.peak_discharge_m3s, self.hydrograph, self.gauge]
+        if sum(e is not None for e in events) != 1:
             raise ValueError(
-                "declare the peak: `peak_discharge_m3s: <m³/s>` (from a PPRI, the Banque Hydro, "
-                "a study), or `gauge: {concept, station, variable}` with `return_period`"
+                "declare the peak once: `peak_discharge_m3s: <m³/s>` (from a PPRI, the Banque "
+                "Hydro, a study), `hydrograph: [[hours, m³/s], …]` (or a CSV file), or "
+                "`gauge: {concept, station, variable}` with `return_period`"
             )
+        if self.hydrograph is not None:
+            times = [t for t, _ in self.hydrograph]
+            if len(times) < 2 or times != sorted(set(times)) or times[0] != 0:
+                raise ValueError("hydrograph: at least two rows, hours from 0, increasing")
+            if min(q for _, q in self.hydrograph) < 0:
+                raise ValueError("hydrograph: discharges are m³/s, not negative")
         if (self.gauge is None) != (self.return_period is None):
             raise ValueError("`gauge` and `return_period` go together")
         if self.sea_level is not None and self.sea_level_m is not None:
@@ -127,11 +139,29 @@ class Scenario(_Strict):
         return {n: (g.concept, g.station, g.variable) for n, g in self.gauges().items()}
 
 
+def _hydrograph_file(path: Path, name: str) -> list[list[float]]:
+    """A hydrograph CSV beside the scenario: `time_h,discharge_m3s` rows."""
+    file = path.parent / name
+    try:
+        with file.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        return [[float(r["time_h"]), float(r["discharge_m3s"])] for r in rows]
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: river.hydrograph: no file {file}") from None
+    except (KeyError, ValueError) as error:
+        raise ScenarioError(
+            f"{file}: a hydrograph is `time_h,discharge_m3s` rows of numbers ({error})"
+        ) from error
+
+
 def load_scenario(path: Path) -> Scenario:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ScenarioError(f"{path}: not valid YAML: {error}") from error
+    river = data.get("river") if isinstance(data, dict) else None
+    if isinstance(river, dict) and isinstance(river.get("hydrograph"), str):
+        river["hydrograph"] = _hydrograph_file(Path(path), river["hydrograph"])
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:

@@ -70,3 +70,13 @@ def test_a_broken_later_vintage_closes_no_stored_feature(small_sources, tmp_path
         c for c, o in evaluate(BATIMENT, observe(store, BATIMENT, None)).items() if not o.passed
     }
     assert failing, "a broken delivery turns a criterion red"
+
+
+def test_rows_outside_the_extent_are_named_with_their_overflow_and_ids(small_sources, tmp_path):
+    sources = write_broken(small_sources, "outside_extent", tmp_path / "sources")
+    store = Lakehouse.at(tmp_path / "lake")
+    land_files(store, "bdtopo", sources, BATIMENT.source.pattern, BATIMENT.source.vintage_pattern)
+    kind_of(BATIMENT).land(store, BATIMENT, Scope(None, "run"))
+    description = evaluate(BATIMENT, observe(store, BATIMENT, None))["c06_extent"].description
+    assert "3 source rows quarantined: outside the declared extent" in description
+    assert "(by up to 4" in description and "(e.g. BATIMENT" in description  # ~40-50 km, ids

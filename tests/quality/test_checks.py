@@ -142,6 +142,15 @@ def test_an_empty_tile_passes_only_when_nothing_was_ever_there():
 
 
 def test_a_file_rejected_as_not_the_declared_format_fails_c10():
-    rejected = {"c10_standard": {"x.gpkg: not a readable GeoPackage": 1}}
+    rejected = {"c10_standard": {"x.gpkg: not a readable GeoPackage": (1, [])}}
     outcome = evaluate(BATIMENT, dataclasses.replace(GOOD, quarantined=rejected))["c10_standard"]
     assert not outcome.passed and "not a readable GeoPackage" in outcome.description
+
+
+def test_quarantined_rows_are_named_by_a_few_of_their_ids():
+    outside = {"c06_extent": {"outside the declared extent (by up to 52 m)": (7, ["B1", "B2"])}}
+    outcome = evaluate(BATIMENT, dataclasses.replace(GOOD, quarantined=outside))["c06_extent"]
+    assert "7 source rows quarantined: outside the declared extent (by up to 52 m)" in (
+        outcome.description
+    )
+    assert "(e.g. B1, B2, …)" in outcome.description

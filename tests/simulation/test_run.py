@@ -142,3 +142,13 @@ def test_a_declared_discharge_follows_a_derived_network_down_the_valley(tmp_path
     floor = 600.0 / 25.0  # the valley floor's row on the 25 m grid
     assert wet_rows.size and abs(np.median(wet_rows) - floor) <= 2  # water on the floor
     assert (depth[:, -5:] > 0.01).any()  # it reaches the valley's downstream end
+
+
+def test_a_declared_hydrograph_enters_as_declared(tmp_path):
+    river = River(hydrograph=((0, 2.0), (1, 60.0), (3, 2.0)), inflow_width_m=50)
+    flood = scenario(id="q_hydrograph", kind="river", coastal=None, river=river,
+                     network_threshold_km2=0.5)  # fmt: skip
+    result = flood_tile(flood, FloodInputs(valley()), TILE, tmp_path)
+    assert result.design["peak_from"] == "declared hydrograph"
+    assert result.design["peak_discharge_m3s"] == 60.0
+    assert abs(result.volume_error) < 1e-3 and (result.products["max_depth"] > 0.01).any()
