@@ -1,12 +1,13 @@
 """A user's project: the folder that holds a territory's declarations (`concepts/`, `scenarios/`,
-`sql/` overrides, `workspace.yaml`, `jnft.yaml`), created by `jnft init`, and what `jnft doctor`
-says it has and lacks for each scenario."""
+`sql/` overrides, `workspace.yaml`, `jnft.yaml`), created by `jnft init`; what `jnft doctor`
+says it has and lacks for each scenario, and what `jnft status` says of its lakehouse."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+import duckdb
 import yaml
 
 from jnft.orchestration.partitions import territory_tiles
@@ -126,4 +127,46 @@ def _scenario_lines(scenario: Scenario, fiches: list[Fiche]) -> list[str]:
             f"  {mark} {name} series: {gauge.concept} {gauge.station} {gauge.variable}"
             + ("" if mark == "✓" else f" — no concept {gauge.concept!r}")
         )
+    return lines
+
+
+def status(settings: Settings) -> list[str]:
+    """Per concept: current rows, files and rows in quarantine with their reasons, deliveries
+    kept staged with theirs, failing checks — what the lakehouse holds now."""
+    from jnft.lakehouse.database import connect
+    from jnft.lakehouse.store import Lakehouse
+    from jnft.quality.characterize import has_data
+    from jnft.quality.checks import evaluate
+    from jnft.quality.observe import observe
+
+    store = Lakehouse.at(settings.lakehouse)
+    lines = []
+    with connect(store.duckdb_path) as con:
+        views = {name for (name,) in con.sql("SELECT view_name FROM duckdb_views()").fetchall()}
+        for fiche in load_fiches(settings.concepts):
+            if not has_data(store, fiche) or fiche.id not in views:
+                lines.append(f"{fiche.id}: not materialized")
+                continue
+            outcomes = evaluate(fiche, observe(store, fiche, None))
+            failing = {c: o.description for c, o in outcomes.items() if not o.passed}
+            (rows,) = con.sql(f"SELECT count(*) FROM {fiche.id}").fetchone() or (0,)
+            lines.append(f"{fiche.id}: {rows} rows, checks {10 - len(failing)}/10")
+            lines += [f"  ✗ {criterion}: {why}" for criterion, why in failing.items()]
+            lines += _held(con, fiche.id, views)
+    return lines
+
+
+def _held(con: duckdb.DuckDBPyConnection, concept: str, views: set[str]) -> list[str]:
+    """A concept's quarantine (files, rows by reason) and staged deliveries, as lines."""
+    lines = []
+    if f"{concept}_quarantine" in views:
+        rows = con.sql(
+            f"SELECT level, reason, count(*) FROM {concept}_quarantine GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        lines += [f"  quarantine: {n} {level}(s): {reason}" for level, reason, n in rows]
+    if f"{concept}_staged" in views:
+        rows = con.sql(
+            f"SELECT DISTINCT tile, vintage, reasons FROM {concept}_staged ORDER BY ALL"
+        ).fetchall()
+        lines += [f"  staged: tile {t}, vintage {v}: {why}" for t, v, why in rows]
     return lines

@@ -64,6 +64,13 @@ def _doctor(args: argparse.Namespace) -> int:
     return 1 if any("✗" in line for line in lines) else 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    from jnft.project import status
+
+    print("\n".join(status(load_settings())))
+    return 0
+
+
 def _design(args: argparse.Namespace) -> int:
     from jnft.lakehouse.read import scenario_series
     from jnft.lakehouse.store import Lakehouse
@@ -80,6 +87,8 @@ def _design(args: argparse.Namespace) -> int:
 
 
 def _sql(args: argparse.Namespace) -> int:
+    import duckdb
+
     from jnft.lakehouse.database import connect
     from jnft.lakehouse.store import Lakehouse
 
@@ -89,15 +98,20 @@ def _sql(args: argparse.Namespace) -> int:
         else Lakehouse.at(load_settings().lakehouse).duckdb_path
     )
     with connect(path, read_only=True) as con:
-        relation = con.sql(args.query)
-        if relation is None:
-            return 0
-        if args.csv:
-            writer = csv.writer(sys.stdout)
-            writer.writerow(relation.columns)
-            writer.writerows(relation.fetchall())
-        else:
-            relation.show(max_rows=args.max_rows, max_width=200)
+        try:
+            relation = con.sql(args.query)
+            if relation is None:
+                return 0
+            if args.csv:
+                writer = csv.writer(sys.stdout)
+                writer.writerow(relation.columns)
+                writer.writerows(relation.fetchall())
+            else:
+                relation.show(max_rows=args.max_rows, max_width=200)
+        except duckdb.Error as error:
+            # An ordinary SQL mistake: DuckDB's message says where, no traceback.
+            print(f'jnft sql: {error}\n(`jnft sql "SHOW TABLES"` lists the views)', file=sys.stderr)
+            return 2
     return 0
 
 
@@ -193,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
 
     doctor = commands.add_parser("doctor", help="what the project has and lacks, for each scenario")
     doctor.set_defaults(func=_doctor)
+
+    state = commands.add_parser(
+        "status", help="per concept: rows, quarantine, staged deliveries, failing checks"
+    )
+    state.set_defaults(func=_status)
 
     run = commands.add_parser("run", help="materialize the project's territory and floods")
     run.add_argument("--serve", action="store_true", help="then serve the Dagster UI")

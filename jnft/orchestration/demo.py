@@ -76,11 +76,16 @@ def materialize_all(
     # Definitions types its assets as any asset-like object: ours are all AssetsDefinitions.
     assets = cast(list[dg.AssetsDefinition], list(defs.assets or []))
     by_tile = [a for a in assets if a.partitions_def == tiles_partitions]
-    unpartitioned = dg.AssetSelection.assets(*[a for a in assets if a.partitions_def is None])
-    sources = dg.AssetSelection.groups(SOURCES_GROUP) & unpartitioned
-    layers = dg.AssetSelection.groups(LAYERS_GROUP) & unpartitioned
+    whole = [a for a in assets if a.partitions_def is None]
+
+    def in_group(name: str) -> list[dg.AssetsDefinition]:
+        return [a for a in whole if name in a.group_names_by_key.values()]
+
+    sources, layers = in_group(SOURCES_GROUP), in_group(LAYERS_GROUP)
+    derived = [a for a in whole if all(a is not b for b in sources + layers)]
+    # One run per partition: checks are recorded per partition. A territory may have no
+    # tiled concept (series and tables only), or no untiled layer: empty runs are skipped.
     steps: list[tuple[str, dict[str, Any]]] = [("sources", dict(selection=sources))]
-    # One run per partition: checks are recorded per partition.
     steps += [
         (f"tiled layers, tile {tile}", dict(selection=by_tile, partition_key=tile))
         for tile in tiles
@@ -97,7 +102,8 @@ def materialize_all(
         for scenario in scenarios
         for tile in tiles
     ]
-    steps.append(("derived", dict(selection=unpartitioned - sources - layers)))
+    steps.append(("derived", dict(selection=derived)))
+    steps = [(label, kwargs) for label, kwargs in steps if kwargs["selection"]]
     results = []
     for label, kwargs in steps:
         started = time.perf_counter()

@@ -48,3 +48,11 @@ def test_a_point_cloud_product_exports_as_a_pdal_pipeline(capsys):
     assert stages[-1]["filename"] == "m.tif" and stages[-1]["resolution"] == 1.0
     assert main(["concepts", "pipeline", "mnt", "x", "a.laz"]) == 2
     assert "not a point-cloud concept" in capsys.readouterr().err
+
+
+def test_an_sql_error_is_a_message_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "lakehouse.duckdb"
+    duckdb.connect(str(path)).close()
+    assert main(["sql", "SELECT * FROM batimnet", "--database", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "batimnet" in err and "SHOW TABLES" in err and "Traceback" not in err

@@ -101,3 +101,16 @@ def test_the_sample_geopackage_delivery_runs_a_river_scenario(
     ((buildings, _, source),) = exposure(user)
     assert buildings and source == "building layer"
     assert volume_conserved(user)
+
+
+def test_a_territory_without_tiled_concepts_runs(user, monkeypatch, small_sources):
+    """Tiles declared, but only a table to land: no empty run, no crash."""
+    delivery = user / "livraison"
+    shutil.copytree(small_sources / "insee", delivery / "insee")
+    assert main(["init", "projet"]) == 0
+    monkeypatch.chdir(user / "projet")
+    assert main(["territory", "add", str(delivery)]) == 0
+    (delivery / "territory.yaml").write_text("tiles: ['0380_6550']\n", encoding="utf-8")
+    assert main(["run"]) == 0
+    with connect(user / "projet" / "lakehouse" / "lakehouse.duckdb") as con:
+        assert con.sql("SELECT count(*) FROM population_communale").fetchone()[0] > 0
