@@ -108,6 +108,13 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     paths, sample = _project_file(project)
     values = {**DEFAULTS, **paths}
     values.update({k: environ[v] for k, v in ENVIRONMENT.items() if environ.get(v)})
+    remote = {k: v for k, v in values.items() if "://" in v}
+    if remote:
+        # A URL read as a path would silently become a local folder named `s3:`.
+        raise SettingsError(
+            f"{', '.join(f'{k}: {v}' for k, v in remote.items())}: object storage URLs are not "
+            "supported yet; use a local or mounted folder (e.g. an s3fs/rclone mount)"
+        )
     return Settings(
         project=project,
         **{k: Path(v).resolve() for k, v in values.items()},

@@ -42,3 +42,10 @@ def test_a_value_that_is_no_path_names_its_key(tmp_path):
     (tmp_path / "jnft.yaml").write_text("lakehouse: 12\n")
     with pytest.raises(SettingsError, match="lakehouse: a path"):
         load_settings({"JNFT_PROJECT_DIR": str(tmp_path)})
+
+
+def test_an_object_storage_url_is_refused_not_made_a_local_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SettingsError, match="lakehouse: s3://bucket/twin: object storage URLs"):
+        load_settings({"JNFT_LAKEHOUSE": "s3://bucket/twin"})
+    assert not (tmp_path / "s3:").exists()
