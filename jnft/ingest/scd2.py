@@ -295,7 +295,7 @@ def merge_vintage(
     incoming = _incoming_keys(rows)
     tiles = _merge_scope(incoming, versions_uri, tiles)
     ensure_commits(versions_uri)
-    last = last_vintage(versions_uri, closures_uri, tiles)
+    last = last_vintage(versions_uri, closures_uri, tiles, pending)
     if last is not None and vintage < last:
         raise VintageOrderError(
             f"vintage {vintage} is older than vintage {last} already merged in tiles {tiles}: "

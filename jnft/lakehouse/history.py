@@ -147,8 +147,19 @@ def _max_vintage(table: DeltaTable | None, tiles: list[str]) -> dt.date | None:
     return None if frame.is_empty() else cast(dt.date, frame["vintage"].max())
 
 
-def last_vintage(versions_uri: str, closures_uri: str, tiles: list[str]) -> dt.date | None:
-    maxima = [_max_vintage(open_table(uri), tiles) for uri in (versions_uri, closures_uri)]
+def last_vintage(
+    versions_uri: str, closures_uri: str, tiles: list[str], pending: Pending | None = None
+) -> dt.date | None:
+    """The latest vintage published (or staged by the caller, `pending`) in the tiles: a
+    delivery held by its audit does not make an older one out of order."""
+    hidden = _hidden(versions_uri, tiles, pending)
+    if hidden is None:
+        maxima = [_max_vintage(open_table(uri), tiles) for uri in (versions_uri, closures_uri)]
+    else:
+        frames = [
+            _read(open_table(u), ["vintage"], tiles, hidden) for u in (versions_uri, closures_uri)
+        ]
+        maxima = [cast(dt.date, f["vintage"].max()) if f.height else None for f in frames]
     dates = [d for d in maxima if d is not None]
     return max(dates) if dates else None
 

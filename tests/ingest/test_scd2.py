@@ -171,3 +171,13 @@ def test_a_merge_killed_at_any_commit_point_leaves_before_or_after(uris, kill_at
     assert at(uris, dt.date(2024, 1, 1)) == before
     current = history(*uris).filter(pa.compute.is_null(history(*uris)["valid_to"]))
     assert sorted(current["feature_id"].to_pylist()) == ["a", "c"]  # once each
+
+
+def test_a_vintage_held_by_its_audit_does_not_make_an_older_one_out_of_order(uris):
+    """2026 refused (staged, never published): the 2025 delivery that comes next merges."""
+    merge_vintage(*uris, layer({"a": (0, "R")}), V1)
+    merge_vintage(*uris, layer({"a": (0, "Z")}), V3, run_id="refused", publish=False)
+    merge_vintage(*uris, layer({"a": (0, "X")}), V2, run_id="next")
+    assert at(uris, dt.date(2025, 6, 1)) == {"a": "X"}
+    with pytest.raises(VintageOrderError, match="older than vintage 2025-03-15"):
+        merge_vintage(*uris, layer({"a": (0, "Y")}), dt.date(2024, 1, 1), run_id="late")
