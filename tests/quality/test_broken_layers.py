@@ -36,12 +36,17 @@ def test_broken_layer_fails_exactly_the_expected_criteria(small_sources, tmp_pat
     assert landing.values["inserted"] > 100  # the valid rows are materialized
 
 
-def test_wrong_crs_is_named_as_such(small_sources, tmp_path):
-    sources = write_broken(small_sources, "wrong_crs", tmp_path / "sources")
+def extent_check(small_sources, tmp_path, name: str) -> str:
+    """C6's description once a delivery broken by `name` is landed."""
+    sources = write_broken(small_sources, name, tmp_path / "sources")
     store = Lakehouse.at(tmp_path / "lake")
     land_files(store, "bdtopo", sources, BATIMENT.source.pattern, BATIMENT.source.vintage_pattern)
     kind_of(BATIMENT).land(store, BATIMENT, Scope(None, "run"))
-    description = evaluate(BATIMENT, observe(store, BATIMENT, None))["c06_extent"].description
+    return evaluate(BATIMENT, observe(store, BATIMENT, None))["c06_extent"].description
+
+
+def test_wrong_crs_is_named_as_such(small_sources, tmp_path):
+    description = extent_check(small_sources, tmp_path, "wrong_crs")
     assert "longitude/latitude degrees" in description and "wrong CRS" in description
 
 
@@ -73,10 +78,6 @@ def test_a_broken_later_vintage_closes_no_stored_feature(small_sources, tmp_path
 
 
 def test_rows_outside_the_extent_are_named_with_their_overflow_and_ids(small_sources, tmp_path):
-    sources = write_broken(small_sources, "outside_extent", tmp_path / "sources")
-    store = Lakehouse.at(tmp_path / "lake")
-    land_files(store, "bdtopo", sources, BATIMENT.source.pattern, BATIMENT.source.vintage_pattern)
-    kind_of(BATIMENT).land(store, BATIMENT, Scope(None, "run"))
-    description = evaluate(BATIMENT, observe(store, BATIMENT, None))["c06_extent"].description
+    description = extent_check(small_sources, tmp_path, "outside_extent")
     assert "3 source rows quarantined: outside the declared extent" in description
     assert "(by up to 4" in description and "(e.g. BATIMENT" in description  # ~40-50 km, ids
