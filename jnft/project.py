@@ -73,9 +73,8 @@ def doctor(settings: Settings) -> list[str]:
     ]
     try:
         tiles = territory_tiles(settings.sources)
-    except ValueError as error:
-        tiles, problem = [], f"{settings.sources / 'territory.yaml'}: {error}"
-        lines.append(f"tiles     ✗ {problem}")
+    except ValueError as error:  # names the file and the field
+        lines.append(f"tiles     ✗ {error}")
     else:
         lines.append(
             f"tiles     {', '.join(tiles)}"

@@ -35,7 +35,8 @@ def test_doctor_names_what_is_missing(tmp_path):
     )  # YAML: an octal integer
     lines = doctor(load_settings({"JNFT_PROJECT_DIR": str(project)}))
     text = "\n".join(lines)
-    assert "tiles     ✗" in text and "quote tile names in YAML" in text
+    assert "tiles     ✗ " + str(project / "sources" / "territory.yaml") + ": tiles: tile" in text
+    assert "quote tile names in YAML" in text
     assert "✗ terrain: no concept fills it (required)" in text
     assert "· buildings: none — maps only, no exposure" in text
     assert "✗ gauge series: hydro S Q — no concept 'hydro'" in text

@@ -77,13 +77,19 @@ def build_source_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
         lakehouse = context.resources.lakehouse
         new = []
         for pattern in patterns:
-            entries, landed = land_files(
-                lakehouse.store(),
-                source.name,
-                lakehouse.sources_dir,
-                pattern,
-                source.vintage_pattern,
-            )
+            try:
+                entries, landed = land_files(
+                    lakehouse.store(),
+                    source.name,
+                    lakehouse.sources_dir,
+                    pattern,
+                    source.vintage_pattern,
+                )
+            except FileNotFoundError as error:
+                fiche_files = ", ".join(f"{f.id}.yaml" for f in fiches if pattern in f.patterns)
+                raise FileNotFoundError(
+                    f"{error}: fix `source.pattern` of {fiche_files} (concepts/), or the delivery"
+                ) from None
             new += landed
         return dg.MaterializeResult(
             metadata={

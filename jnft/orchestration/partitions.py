@@ -29,9 +29,15 @@ def territory_tiles(sources_dir: Path) -> list[str]:
     path = Path(sources_dir) / "territory.yaml"
     if not path.exists():
         return []
-    tiles = yaml.safe_load(path.read_text(encoding="utf-8")).get("tiles", [])
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    tiles = data.get("tiles", []) if isinstance(data, dict) else None
+    if not isinstance(tiles, list):
+        raise ValueError(f"{path}: tiles: a list of tile names, e.g. ['0380_6550']")
     for tile in tiles:
-        tile_bounds(tile)
+        try:
+            tile_bounds(tile)
+        except ValueError as error:
+            raise ValueError(f"{path}: tiles: {error}") from None
     return list(tiles)
 
 

@@ -3,6 +3,7 @@ import dagster as dg
 from jnft.assets.factory import build_concept_assets, gold_key, silver_key
 from jnft.kinds import KINDS
 from jnft.orchestration.partitions import tiles_partitions
+from jnft.orchestration.resources import LakehouseResource
 from jnft.quality.fiche import load_fiche, load_fiches
 from tests.factories import CONCEPTS_DIR
 
@@ -95,3 +96,17 @@ def test_a_delivery_failing_a_blocking_check_stays_staged(small_sources, tmp_pat
     )
     changed = {k for k, v in usages().items() if published.get(k) != v}
     assert len(changed) == 10  # the corrected vintage is the territory now
+
+
+def test_a_glob_matching_nothing_names_the_fiche_to_fix(tmp_path):
+    fiche = load_fiche(CONCEPTS_DIR / "batiment.yaml")
+    resource = LakehouseResource(root=str(tmp_path / "lake"), sources=str(tmp_path / "none"))
+    result = dg.materialize(
+        build_concept_assets([fiche], tiles_partitions),
+        selection=[dg.AssetKey(["bronze", "bdtopo"])],
+        resources={"lakehouse": resource},
+        raise_on_error=False,
+    )
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.cause.message
+    assert "no file matches" in message and "fix `source.pattern` of batiment.yaml" in message
