@@ -18,12 +18,13 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Full, Queue
 
 import numpy as np
+import pyproj
 
 from jnft.formats.pointcloud import (
     DEFAULT_CHUNK_POINTS,
@@ -238,8 +239,10 @@ def rasterize_tile(
     products: dict[str, RasterPipeline],
     window: GridWindow,
     chunk_points: int = DEFAULT_CHUNK_POINTS,
+    transforms: Mapping[Path, pyproj.Transformer] | None = None,
 ) -> TileProducts:
-    """Every product over `window`, from the files (path, header bounds) in one streamed pass.
+    """Every product over `window`, from the files (path, header bounds in the window's CRS)
+    in one streamed pass; the points of a file in `transforms` are transformed first.
 
     Points within the largest `window_size` around the window are binned too, so that gap
     filling at a tile edge sees the neighbour's data and adjacent tiles agree. A file that
@@ -258,7 +261,18 @@ def rasterize_tile(
         stats = PointStats()
         try:
             for path, bounds in touching:
-                _bin_file(path, bounds, products, totals, window, dimensions, chunk_points, stats)
+                to_window = (transforms or {}).get(path)
+                _bin_file(
+                    path,
+                    bounds,
+                    products,
+                    totals,
+                    window,
+                    dimensions,
+                    chunk_points,
+                    stats,
+                    to_window,
+                )
             break
         except _FileFailed as failed:
             failures.append((failed.path, failed.reason))
@@ -327,6 +341,7 @@ def _bin_file(
     dimensions: set[str],
     chunk_points: int,
     stats: PointStats,
+    to_window: pyproj.Transformer | None,
 ) -> None:
     cx0, cy0, cx1, cy1 = core.bounds
     bx0, by0, bx1, by1 = _expand(bounds, HEADER_TOLERANCE)
@@ -334,6 +349,8 @@ def _bin_file(
     try:
         for points in _prefetched(read_chunks(path, dimensions, chunk_points)):
             x, y, z = points["X"], points["Y"], points["Z"]
+            if to_window is not None:
+                x, y, z = to_window.transform(x, y, z)
             if x.size and (x.min() < bx0 or x.max() > bx1 or y.min() < by0 or y.max() > by1):
                 raise PointCloudError(f"{path}: points lie outside the header's bounds {bounds}")
             for name, pipeline in products.items():

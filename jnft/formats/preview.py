@@ -15,6 +15,7 @@ import rasterio
 import shapely
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.patches import Polygon as PolygonPatch
+from matplotlib.patches import Rectangle
 
 if TYPE_CHECKING:
     import polars as pl
@@ -72,17 +73,33 @@ def vector_preview(wkb: np.ndarray, title: str, seed: int = 0) -> bytes:
 def raster_preview(
     paths: list[str], title: str, max_pixels: int = 600, cmap: str = "terrain"
 ) -> bytes:
-    """The COG tiles side by side, read from their overviews."""
+    """The COG tiles side by side, read from their overviews; tiles without a valid cell are
+    outlined (an empty DTM has no colour scale)."""
     fig, ax = _figure(title)
     low, high = np.inf, -np.inf
-    images = []
+    images, empty = [], []
     for path in paths:
         with rasterio.open(path) as src:
             factor = max(1, int(np.ceil(max(src.width, src.height) / max_pixels)))
             data = src.read(1, out_shape=(src.height // factor, src.width // factor), masked=True)
-            images.append((data, src.bounds))
             if data.count():
+                images.append((data, src.bounds))
                 low, high = min(low, float(data.min())), max(high, float(data.max()))
+            else:
+                empty.append(src.bounds)
+    for bounds in empty:
+        ax.add_patch(
+            Rectangle(
+                (bounds.left, bounds.bottom),
+                bounds.right - bounds.left,
+                bounds.top - bounds.bottom,
+                fill=False,
+                hatch="//",
+                edgecolor="#7f8c8d",
+            )
+        )
+    if empty and not images:
+        ax.text(0.5, 0.5, "no valid cell", transform=ax.transAxes, ha="center", fontsize=8)
     for data, bounds in images:
         ax.imshow(
             data,
@@ -91,9 +108,10 @@ def raster_preview(
             vmin=low,
             vmax=high,
         )
-    if images:
-        ax.set_xlim(min(b.left for _, b in images), max(b.right for _, b in images))
-        ax.set_ylim(min(b.bottom for _, b in images), max(b.top for _, b in images))
+    extents = [b for _, b in images] + empty
+    if extents:
+        ax.set_xlim(min(b.left for b in extents), max(b.right for b in extents))
+        ax.set_ylim(min(b.bottom for b in extents), max(b.top for b in extents))
     return _png(fig)
 
 

@@ -1,5 +1,6 @@
 """Rasters to the lakehouse: source grids (ESRI ASCII, GeoTIFF) mosaicked onto the 10 km tile
-grid, aligned to the resolution grid, written as Cloud-Optimized GeoTIFF, described for the index.
+grid, aligned to the resolution grid (grids in another CRS warped onto it), written as
+Cloud-Optimized GeoTIFF, described for the index.
 
 The resolution grid follows IGN's convention (RGE ALTI, BD ALTI, LiDAR HD DTMs): cell *centres*
 lie on multiples of the resolution, so a tile holds the centres x in [xmin, xmax) and
@@ -19,12 +20,16 @@ import rasterio
 import rasterio.errors
 import rasterio.merge
 import rasterio.shutil
-from rasterio.io import MemoryFile
+from rasterio.enums import Resampling
+from rasterio.io import DatasetReader, MemoryFile
+from rasterio.vrt import WarpedVRT
 
+from jnft.formats import crs as territory
 from jnft.formats.errors import SourceFileError
 from jnft.formats.geometry import crs_of
-from jnft.tiles import tile_bounds, tile_grid_bounds
+from jnft.tiles import TARGET_CRS, tile_grid_bounds
 
+LINEAGE_TAG = "JNFT_LINEAGE"
 COG_OPTIONS = {
     "COMPRESS": "DEFLATE",
     "BLOCKSIZE": 512,
@@ -54,6 +59,20 @@ class RasterTile:
     content_sha256: str
 
 
+@dataclass(frozen=True)
+class SourceGrid:
+    """A source raster as the mosaic reads it: its CRS (the file's, else the fiche's) and its
+    bounds on the territory's grid."""
+
+    path: Path
+    crs: str
+    bounds: tuple[float, float, float, float]  # in the territory's CRS
+
+    @property
+    def reprojected(self) -> bool:
+        return not territory.is_territory(crs_of(self.crs))
+
+
 def source_crs(path: Path, fallback: str | None) -> str:
     """The CRS of a raster file, else the fiche's; neither is an error naming the file."""
     with rasterio.open(path) as src:
@@ -65,21 +84,30 @@ def source_crs(path: Path, fallback: str | None) -> str:
 
 
 def inspect_source(
-    path: Path, fallback_crs: str | None, resolution: float
-) -> tuple[str, tuple[float, float, float, float]]:
-    """(CRS, bounds) of a source raster after reading every block, so that a corrupt or
-    truncated file is caught before it reaches a mosaic; errors name the file."""
+    path: Path,
+    fallback_crs: str | None,
+    resolution: float,
+    extent: tuple[float, float, float, float] | None = None,
+) -> SourceGrid:
+    """A source raster after reading every block, so that a corrupt or truncated file is
+    caught before it reaches a mosaic; one outside France or `extent` (Lambert-93), or in a
+    CRS PROJ cannot bring to Lambert-93, is refused. Errors name the file."""
     if path.suffix.lower() == ".asc":
         check_ascii_grid(path)
     try:
         with rasterio.open(path) as src:
-            _check_alignment(src, resolution)
             for _, window in src.block_windows(1):
                 src.read(1, window=window)
             bounds = tuple(src.bounds)
     except rasterio.errors.RasterioError as error:
         raise SourceFileError(f"{path}: not a readable raster ({error})") from error
-    return source_crs(path, fallback_crs), bounds
+    crs = source_crs(path, fallback_crs)
+    native = crs_of(crs)
+    projected, _ = territory.locate(str(path), bounds, native, extent)
+    if territory.is_territory(native):
+        with rasterio.open(path) as src:
+            _check_alignment(src, resolution)
+    return SourceGrid(path, crs, projected)
 
 
 ASCII_HEADER = ("ncols", "nrows", "xllcorner", "xllcenter", "yllcorner", "yllcenter")
@@ -126,17 +154,19 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check_alignment(src: rasterio.DatasetReader, resolution: float) -> None:
+def _check_alignment(src: DatasetReader | WarpedVRT, resolution: float) -> None:
+    """A Lambert-93 source is mosaicked as it is: on the declared resolution grid."""
     if not (np.isclose(abs(src.res[0]), resolution) and np.isclose(abs(src.res[1]), resolution)):
         raise SourceFileError(
-            f"{src.name}: resolution {src.res} differs from the declared {resolution}"
+            f"{src.name}: resolution {src.res} m in {TARGET_CRS} differs from the declared "
+            f"{resolution} m (raster.resolution); resample the source first"
         )
     # Centre registration: the first cell centre must sit on a multiple of the resolution.
     for origin in (src.transform.c + resolution / 2, src.transform.f - resolution / 2):
         offset = origin / resolution - round(origin / resolution)
         if abs(offset) > 1e-6:
             raise SourceFileError(
-                f"{src.name}: cell centres are not on multiples of {resolution} m "
+                f"{src.name}: cell centres are not on multiples of {resolution} m in {TARGET_CRS} "
                 f"(origin {src.transform.c}, {src.transform.f}); resample the source first"
             )
 
@@ -163,21 +193,54 @@ def data_window(
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
+def _on_grid(
+    src: DatasetReader, source: SourceGrid, resolution: float, nodata: float, resampling: str
+) -> DatasetReader | WarpedVRT:
+    """The source as it lies on the territory's grid: itself, or warped onto the cells its
+    Lambert-93 bounds touch."""
+    if not source.reprojected:
+        _check_alignment(src, resolution)
+        return src
+    bx0, by0, bx1, by1 = source.bounds
+    x0, y0 = _snap(bx0, resolution, up=False), _snap(by0, resolution, up=False)
+    x1, y1 = _snap(bx1, resolution, up=True), _snap(by1, resolution, up=True)
+    return WarpedVRT(
+        src,
+        src_crs=source.crs,
+        crs=TARGET_CRS,
+        transform=rasterio.Affine(resolution, 0, x0, 0, -resolution, y1),
+        width=round((x1 - x0) / resolution),
+        height=round((y1 - y0) / resolution),
+        resampling=Resampling[resampling],
+        nodata=nodata,  # cells the source does not reach, whether it declares a nodata or not
+        dtype="float64",
+    )
+
+
 def mosaic_tile(
-    sources: list[Path], tile: str, *, resolution: float, nodata: float, dtype: str
+    sources: list[SourceGrid],
+    tile: str,
+    *,
+    resolution: float,
+    nodata: float,
+    dtype: str,
+    resampling: str = "bilinear",
 ) -> tuple[np.ndarray, rasterio.Affine]:
-    """The tile's grid, over the window the sources cover, filled from every source."""
+    """The tile's grid, over the window the sources cover, filled from every source (those
+    in another CRS warped with `resampling`)."""
     if not sources:
         raise ValueError(f"no source raster for tile {tile}")
-    opened = [rasterio.open(p) for p in sources]
+    window = data_window([s.bounds for s in sources], tile, resolution)
+    if window is None:
+        raise ValueError(f"no source raster overlaps tile {tile}")
+    opened = [rasterio.open(s.path) for s in sources]
     try:
-        for src in opened:
-            _check_alignment(src, resolution)
-        window = data_window([tuple(src.bounds) for src in opened], tile, resolution)
-        if window is None:
-            raise ValueError(f"no source raster overlaps tile {tile}")
+        grids = [
+            _on_grid(src, s, resolution, float(nodata), resampling)
+            for src, s in zip(opened, sources, strict=True)
+        ]
         array, transform = rasterio.merge.merge(
-            opened,
+            grids,
             bounds=window,
             res=resolution,
             nodata=float(nodata),  # an int nodata is refused for float dtypes
@@ -196,6 +259,7 @@ def _copy_from_memory(
     nodata: float,
     path: Path,
     driver: str,
+    tags: dict[str, str] | None = None,
     **options: Any,
 ) -> None:
     """Write one band through a MEM dataset (COG and AAIGrid are create-copy drivers)."""
@@ -212,6 +276,8 @@ def _copy_from_memory(
     with MemoryFile() as memory:
         with memory.open(**profile) as dataset:
             dataset.write(array, 1)
+            if tags:
+                dataset.update_tags(**tags)
         with memory.open() as dataset:
             rasterio.shutil.copy(dataset, path, driver=driver, **options)
 
@@ -232,16 +298,29 @@ def write_ascii_grid(
 
 
 def write_cog(
-    array: np.ndarray, transform: rasterio.Affine, crs: str, nodata: float, path: Path
+    array: np.ndarray,
+    transform: rasterio.Affine,
+    crs: str,
+    nodata: float,
+    path: Path,
+    lineage: str | None = None,
 ) -> None:
-    """Write one band as a Cloud-Optimized GeoTIFF, atomically."""
+    """Write one band as a Cloud-Optimized GeoTIFF, atomically; `lineage` (how the cells were
+    derived from the sources: reprojection, heights) is kept in the file's tags."""
     path.parent.mkdir(parents=True, exist_ok=True)
     options = dict(COG_OPTIONS)
     if np.issubdtype(array.dtype, np.floating):
         options["PREDICTOR"] = "FLOATING_POINT"
     partial = path.with_name(path.name + ".partial.tif")
-    _copy_from_memory(array, transform, crs, nodata, partial, "COG", **options)
+    tags = {LINEAGE_TAG: lineage} if lineage else {}
+    _copy_from_memory(array, transform, crs, nodata, partial, "COG", tags, **options)
     partial.replace(path)
+
+
+def lineage_of(path: Path) -> str | None:
+    """The lineage a COG was written with (None: its cells are the sources' own)."""
+    with rasterio.open(path) as src:
+        return src.tags().get(LINEAGE_TAG)
 
 
 def describe(
@@ -263,8 +342,10 @@ def describe(
             float(values.max()),
             float(values.mean()),
         )
-    else:
-        bounds = tile_bounds(tile)
+    else:  # nothing valid: the window the sources cover, never more
+        x0, y0 = transform @ (0, array.shape[0])
+        x1, y1 = transform @ (array.shape[1], 0)
+        bounds = (float(x0), float(y0), float(x1), float(y1))
         stats = (None, None, None)
     digest = hashlib.sha256(np.ascontiguousarray(array).tobytes())
     digest.update(repr((tuple(transform), crs, nodata)).encode())
@@ -282,11 +363,6 @@ def describe(
         *stats,
         digest.hexdigest(),
     )
-
-
-def overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    """Whether two boxes share some area (touching edges do not count)."""
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def cog_problem(path: Path) -> str | None:

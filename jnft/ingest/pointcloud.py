@@ -11,19 +11,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyproj
 import rasterio
 import shapely
 
 from jnft.formats import raster
+from jnft.formats.crs import lineage, locate
+from jnft.formats.geometry import crs_of
 from jnft.formats.pdal import RasterPipeline, TileProducts, rasterize_tile
-from jnft.formats.pointcloud import GridWindow, PointCloudError
+from jnft.formats.pointcloud import GridWindow
 from jnft.formats.pointcloud import read_info as read_pointcloud_info
 from jnft.ingest.bronze import BronzeEntry
 from jnft.ingest.quarantine import reject_file
 from jnft.ingest.raster import (
     INDEX_SCHEMA,
     raster_index_row,
-    single_crs,
     unchanged_hashes,
     union_bounds,
 )
@@ -35,7 +37,16 @@ from jnft.ingest.vintages import (
     sources_key,
 )
 from jnft.lakehouse.store import Lakehouse
-from jnft.tiles import tile_bounds, tiles_covering
+from jnft.tiles import TARGET_CRS, tile_bounds, tiles_covering
+
+
+@dataclass(frozen=True)
+class LocatedFile:
+    """A readable point-cloud file as the tiles see it."""
+
+    footprint: tuple[float, float, float, float]  # header box in the territory's CRS
+    to_territory: pyproj.Transformer | None  # None: the points are in it already
+    lineage: str | None  # how the points were transformed, for the COGs' tags
 
 
 @dataclass(frozen=True)
@@ -73,26 +84,31 @@ def ingest_pointcloud(
     on_tile: Callable[[str, int, int], None] | None = None,
 ) -> IngestReport:
     """Rasterize each landed vintage's point clouds into product COGs (DTM, DSM…) per tile,
-    streamed, and merge the per-tile index. Files whose header lies outside the declared
-    `extent`, or that fail to decode, are quarantined; `on_tile(tile, done, total)` reports
-    progress."""
+    streamed, and merge the per-tile index. Points in another CRS are transformed to the
+    territory's (Lambert-93, heights NGF-IGN69); files that cannot be, whose header lies
+    outside France or the declared `extent`, or that fail to decode, are quarantined;
+    `on_tile(tile, done, total)` reports progress."""
 
-    def read(entry: BronzeEntry) -> tuple[str, tuple[float, float, float, float]]:
+    def read(entry: BronzeEntry) -> LocatedFile:
         info = read_pointcloud_info(Path(entry.bronze_path), source.fallback_crs)
-        if extent is not None and not raster.overlaps(info.bounds, extent):
-            raise PointCloudError(
-                f"{entry.bronze_path}: points {info.bounds} lie outside the territory {extent}"
-                + (" (degrees: wrong CRS?)" if max(map(abs, info.bounds)) <= 360 else ""),
-                "c06_extent",
-            )
-        return info.crs, info.bounds
+        native = crs_of(info.crs)
+        footprint, to_territory = locate(
+            entry.bronze_path,
+            info.bounds,
+            native,
+            extent,
+            heights=True,
+            z=(info.zmin, info.zmax),
+        )
+        return LocatedFile(footprint, to_territory, lineage(native, to_territory))
 
     def rows_of(
         files: list[BronzeEntry], wanted: Callable[[str], bool], report: IngestReport
     ) -> VintageRows:
         readable = readable_files(store, concept, files, read, report)
-        crs = single_crs(readable, concept)
-        bounds = {Path(e.bronze_path): info[1] for e, info in readable}
+        located = {Path(e.bronze_path): f for e, f in readable}
+        bounds = {path: f.footprint for path, f in located.items()}
+        transforms = {p: f.to_territory for p, f in located.items() if f.to_territory is not None}
         by_path = {Path(e.bronze_path): e for e, _ in readable}
         unchanged = unchanged_hashes(store, concept)
         nodata = {name: p.writer.nodata for name, p in source.products.items()}
@@ -105,7 +121,7 @@ def ingest_pointcloud(
                 continue
             grid = GridWindow.from_bounds(window, source.resolution)
             products = rasterize_tile(
-                list(bounds.items()), source.products, grid, source.chunk_points
+                list(bounds.items()), source.products, grid, source.chunk_points, transforms
             )
             for path, reason in products.failures:
                 entry = by_path[path]
@@ -117,7 +133,7 @@ def ingest_pointcloud(
                 complete = False
             if products.stats.point_count == 0:
                 continue
-            assert crs is not None  # a tile is covered only by readable files, all in one CRS
+            notes = {note for p in products.stats.files if (note := located[p].lineage)}
             rows.append(
                 _pointcloud_index_row(
                     store,
@@ -125,11 +141,11 @@ def ingest_pointcloud(
                     tile,
                     files,
                     grid,
-                    crs,
                     products,
                     nodata,
                     unchanged,
                     covered_area(list(bounds.values()), tile),
+                    "; ".join(sorted(notes)) or None,
                 )
             )
             if on_tile is not None:
@@ -151,11 +167,11 @@ def _pointcloud_index_row(
     tile: str,
     files: list[BronzeEntry],
     grid: GridWindow,
-    crs: str,
     products: TileProducts,
     source_nodata: dict[str, float],
     unchanged: dict[str, int],
     area: float,
+    lineage: str | None,
 ) -> dict:
     """Write the tile's product COGs (unless unchanged) and describe them for the index."""
     vintage = files[0].vintage
@@ -166,7 +182,7 @@ def _pointcloud_index_row(
         nodata = source_nodata[name]
         path = store.cog_path(concept, tile, f"{vintage}_{name}")
         infos[name] = raster.describe(
-            array, transform, tile=tile, path=path, crs=crs, nodata=nodata
+            array, transform, tile=tile, path=path, crs=TARGET_CRS, nodata=nodata
         )
         paths[name] = path.relative_to(store.root).as_posix()
         digest.update(infos[name].content_sha256.encode())
@@ -175,7 +191,9 @@ def _pointcloud_index_row(
     row["row_hash"] = int.from_bytes(digest.digest()[:8], "big", signed=True)
     if unchanged.get(tile) != row["row_hash"]:
         for name, array in products.arrays.items():
-            raster.write_cog(array, transform, crs, infos[name].nodata, infos[name].path)
+            raster.write_cog(
+                array, transform, TARGET_CRS, infos[name].nodata, infos[name].path, lineage
+            )
     stats = products.stats
     histogram = {str(c): int(n) for c, n in enumerate(stats.histogram) if n}
     return {

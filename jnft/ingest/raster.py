@@ -1,5 +1,6 @@
-"""Bronze to silver for a raster concept: each landed vintage's grids mosaicked onto the tiles,
-written as COGs and indexed in the concept's history."""
+"""Bronze to silver for a raster concept: each landed vintage's grids mosaicked onto the tiles
+(grids in another CRS reprojected onto the territory's grid), written as COGs and indexed in
+the concept's history."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pyarrow as pa
 import shapely
 
 from jnft.formats import raster
+from jnft.formats.crs import overlaps
 from jnft.ingest.bronze import BronzeEntry
 from jnft.ingest.vintages import (
     IngestReport,
@@ -21,7 +23,7 @@ from jnft.ingest.vintages import (
 )
 from jnft.lakehouse.history import current_state
 from jnft.lakehouse.store import Lakehouse
-from jnft.tiles import BBOX_COLUMNS, tile_grid_bounds, tiles_covering
+from jnft.tiles import BBOX_COLUMNS, TARGET_CRS, tile_grid_bounds, tiles_covering
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class RasterSource:
     resolution: float
     nodata: float
     dtype: str
+    resampling: str = "bilinear"  # for grids in another CRS than the territory's
+    extent: tuple[float, float, float, float] | None = None  # the territory, Lambert-93
 
 
 def raster_index_row(tile_info: raster.RasterTile, root: Path, sources: str) -> dict:
@@ -103,14 +107,12 @@ def unchanged_hashes(store: Lakehouse, concept: str) -> dict[str, int]:
     return dict(zip(current["tile"].to_list(), current["row_hash"].to_list(), strict=True))
 
 
-def single_crs(readable: list[tuple[BronzeEntry, tuple]], concept: str) -> str | None:
-    crs = {info[0] for _, info in readable}
-    if len(crs) > 1:
-        raise ValueError(
-            f"vintage {readable[0][0].vintage} of {concept} mixes CRS {sorted(crs)}: "
-            "deliver one CRS per vintage"
-        )
-    return next(iter(crs), None)
+def reprojection(sources: list[raster.SourceGrid], resampling: str) -> str | None:
+    """How a tile's cells came from sources in other CRSs (None: from Lambert-93 ones)."""
+    moved = sorted({s.crs for s in sources if s.reprojected})
+    if not moved:
+        return None
+    return f"reprojected from {', '.join(moved)} to {TARGET_CRS} ({resampling} resampling)"
 
 
 def ingest_raster(
@@ -125,23 +127,22 @@ def ingest_raster(
 ) -> IngestReport:
     """Mosaic each landed vintage onto the tile grid as COGs and merge the tile index."""
 
-    def read(entry: BronzeEntry) -> tuple[str, tuple[float, float, float, float]]:
+    def read(entry: BronzeEntry) -> raster.SourceGrid:
         return raster.inspect_source(
-            Path(entry.bronze_path), source.fallback_crs, source.resolution
+            Path(entry.bronze_path), source.fallback_crs, source.resolution, source.extent
         )
 
     def rows_of(
         files: list[BronzeEntry], wanted: Callable[[str], bool], report: IngestReport
     ) -> VintageRows:
         readable = readable_files(store, concept, files, read, report)
-        crs = single_crs(readable, concept)
-        bounds = {Path(e.bronze_path): info[1] for e, info in readable}
+        grids = [grid for _, grid in readable]
         unchanged = unchanged_hashes(store, concept)
         rows = []
-        covered = tiles_covering(union_bounds(list(bounds.values()))) if bounds else []
+        covered = tiles_covering(union_bounds([g.bounds for g in grids])) if grids else []
         for tile in filter(wanted, covered):
-            grid = tile_grid_bounds(tile, source.resolution)
-            overlapping = [p for p, b in bounds.items() if raster.overlaps(b, grid)]
+            cells = tile_grid_bounds(tile, source.resolution)
+            overlapping = [g for g in grids if overlaps(g.bounds, cells)]
             if not overlapping:
                 continue
             array, transform = raster.mosaic_tile(
@@ -150,15 +151,16 @@ def ingest_raster(
                 resolution=source.resolution,
                 nodata=source.nodata,
                 dtype=source.dtype,
+                resampling=source.resampling,
             )
             path = store.cog_path(concept, tile, files[0].vintage)
-            assert crs is not None  # a tile is covered only by readable files, all in one CRS
             info = raster.describe(
-                array, transform, tile=tile, path=path, crs=crs, nodata=source.nodata
+                array, transform, tile=tile, path=path, crs=TARGET_CRS, nodata=source.nodata
             )
             row = raster_index_row(info, store.root, sources_key(files))
             if unchanged.get(tile) != row["row_hash"]:  # an unchanged tile keeps its COG
-                raster.write_cog(array, transform, crs, source.nodata, path)
+                lineage = reprojection(overlapping, source.resampling)
+                raster.write_cog(array, transform, TARGET_CRS, source.nodata, path, lineage)
             rows.append(row)
         return VintageRows(
             pa.Table.from_pylist(rows, schema=INDEX_SCHEMA), complete=len(readable) == len(files)

@@ -1,11 +1,13 @@
 """Bronze to silver for a time-series concept: every landed file not yet loaded is read,
 deduplicated and appended to `observations`; unreadable files and rows go to quarantine;
-stations land in `stations`; stages get discharges from the rating curve when one is declared.
+stations land in `stations`; stages get discharges from the rating curve when one is declared;
+the series' sampling lands in `sampling` and its design events in `design_events`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,14 @@ from jnft.lakehouse.observations import (
     current_observations,
 )
 from jnft.lakehouse.store import Lakehouse
+from jnft.simulation.design import (
+    DesignError,
+    GaugeSeries,
+    Law,
+    Sampling,
+    analyse,
+    return_levels,
+)
 from jnft.tiles import BBOX_COLUMNS, TARGET_CRS, tile_array
 
 LOADS_SCHEMA = pa.schema(
@@ -61,6 +71,48 @@ STATIONS_SCHEMA = pa.schema(
 )
 
 
+SAMPLING_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("year_start_month", pa.int32()),
+        ("threshold", pa.float64()),
+        ("years", pa.float64()),
+        ("design", pa.string()),  # the fiche's design settings (JSON) the events answer
+    ]
+)
+DESIGN_EVENTS_SCHEMA = pa.schema(
+    [
+        ("station", pa.string()),
+        ("variable", pa.string()),
+        ("sampling", pa.string()),
+        ("law", pa.string()),
+        ("parameters", pa.string()),  # JSON: xi, mu/threshold, sigma, rate_per_year
+        ("return_period", pa.float64()),
+        ("value", pa.float64()),
+        ("low", pa.float64()),
+        ("high", pa.float64()),
+        ("confidence", pa.float64()),
+        ("unit", pa.string()),
+        ("events", pa.int64()),  # annual maxima or peaks fitted
+        ("years", pa.float64()),  # years of record
+        ("first_year", pa.int32()),
+        ("last_year", pa.int32()),
+        ("problem", pa.string()),  # why a series has no design event (then no level)
+    ]
+)
+
+
+@dataclass(frozen=True)
+class DesignSettings:
+    """What design events a series' fiche asks for."""
+
+    sampling: Sampling
+    variables: list[str] | None  # None: every variable landed
+    return_periods: list[float]
+    law: Law | None
+    confidence: float
+
+
 @dataclass(frozen=True)
 class StageToDischarge:
     """Discharges derived from a stage variable by a rating curve."""
@@ -83,6 +135,8 @@ class SeriesReport:
     quarantined: int = 0
     derived: int = 0
     rejected_files: list[str] = field(default_factory=list)
+    time_formats: dict[str, dict[str, int]] = field(default_factory=dict)  # file: format: rows
+    design_events: int = 0  # (station, variable, return period) rows written
 
 
 def _loaded(store: Lakehouse, concept: str) -> set[str]:
@@ -101,6 +155,7 @@ def ingest_series(
     run_id: str,
     stations: dict[str, Station] | None = None,
     rating: StageToDischarge | None = None,
+    design: DesignSettings | None = None,
 ) -> SeriesReport:
     """Load every landed file not yet loaded, oldest vintage first."""
     report = SeriesReport(concept)
@@ -148,6 +203,7 @@ def ingest_series(
             known.setdefault(code, station)
         _log_load(store, concept, entry, rows.height, result, bad_rows.num_rows, run_id)
         report.loaded.append(entry.relative_path)
+        report.time_formats[entry.relative_path] = series.time_formats
         report.new += result.new
         report.revised += result.revised
         report.unchanged += result.unchanged
@@ -156,7 +212,91 @@ def ingest_series(
     # fiche locates stations, not on each hourly run that finds nothing new.
     if report.loaded or stations or open_table(store.table_uri(concept, "stations")) is None:
         write_stations(store, concept, known)
+    if design is not None:
+        report.design_events = update_design_events(store, concept, design, bool(report.loaded))
     return report
+
+
+def update_design_events(
+    store: Lakehouse, concept: str, design: DesignSettings, loaded: bool
+) -> int:
+    """Write the `sampling` record and recompute `design_events` when files were loaded, the
+    fiche's sampling or design changed, or the events were never computed; their count."""
+    sampling = design.sampling
+    settings = json.dumps(
+        {
+            "variables": design.variables,
+            "return_periods": design.return_periods,
+            "law": design.law,
+            "confidence": design.confidence,
+        }
+    )
+    record = pa.table(
+        {
+            "kind": [sampling.kind],
+            "year_start_month": [sampling.year_start_month],
+            "threshold": [sampling.threshold],
+            "years": [sampling.years],
+            "design": [settings],
+        },
+        schema=SAMPLING_SCHEMA,
+    )
+    uri = store.table_uri(concept, "sampling")
+    events_uri = store.table_uri(concept, "design_events")
+    unchanged = holds_already(uri, record, {})
+    if not unchanged:
+        write_deltalake(uri, record, mode="overwrite", schema_mode="overwrite")
+    events = open_table(events_uri)
+    if unchanged and not loaded and events is not None:
+        return 0
+    current = current_observations(store.table_uri(concept, "observations"))
+    table = design_events(current, design)
+    if not holds_already(events_uri, table, {}):
+        write_deltalake(events_uri, table, mode="overwrite", schema_mode="overwrite")
+    return table.num_rows
+
+
+def design_events(current: pl.DataFrame, design: DesignSettings) -> pa.Table:
+    """One row per station, variable and return period: the law, its fitted parameters, the
+    level and its bootstrap interval, the years used; one row naming the problem for a
+    series that cannot be fitted."""
+    rows = []
+    wanted = current.sort("time")
+    if design.variables is not None:
+        wanted = wanted.filter(pl.col("variable").is_in(design.variables))
+    for (station, variable), group in wanted.group_by("station", "variable", maintain_order=True):
+        base = {
+            "station": station,
+            "variable": variable,
+            "sampling": design.sampling.kind,
+            "unit": group["unit"][0],
+        }
+        series = GaugeSeries(group["time"].to_numpy(), group["value"].to_numpy(), design.sampling)
+        try:
+            analysis = analyse(series, design.law)
+            levels = return_levels(analysis.fit, design.return_periods, design.confidence)
+        except DesignError as error:
+            rows.append({**base, "problem": str(error)})
+            continue
+        fit = analysis.fit
+        rows += [
+            {
+                **base,
+                "law": fit.law,
+                "parameters": json.dumps(fit.named_parameters()),
+                "return_period": level.period,
+                "value": level.value,
+                "low": level.low,
+                "high": level.high,
+                "confidence": level.confidence,
+                "events": fit.events,
+                "years": fit.years,
+                "first_year": analysis.first_year,
+                "last_year": analysis.last_year,
+            }
+            for level in levels
+        ]
+    return pa.Table.from_pylist(rows, schema=DESIGN_EVENTS_SCHEMA)
 
 
 def derive_discharge(rows: pl.DataFrame, rating: StageToDischarge) -> pl.DataFrame:

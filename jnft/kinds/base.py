@@ -48,9 +48,12 @@ class Observation:
     cog_problems: list[str] = field(default_factory=list)
     densities: dict[str, float] = field(default_factory=dict)  # points/m² per tile
     rejected_files: int = 0  # whole files of the concept in quarantine
+    # Why they were rejected: `criterion: reason` of each.
+    rejections: list[str] = field(default_factory=list)
     emptied: bool = False  # no current row, but the tiles held some before
     # Tiles whose observed version covers fewer valid cells than the published one.
     coverage_drops: dict[str, list[int]] = field(default_factory=dict)
+    empty_tiles: dict[str, str] = field(default_factory=dict)  # tile -> why its grid is empty
     gold_geo: dict | None = None
     # The columns the C9 suite checks (`feature_id`, required, ranged, `geometry_is_valid`).
     checked: pd.DataFrame | None = None

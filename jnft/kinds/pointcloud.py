@@ -15,7 +15,7 @@ from jnft.formats.pdal import PipelineError, RasterPipeline, parse_pipeline
 from jnft.ingest.pointcloud import PointCloudSource, ingest_pointcloud
 from jnft.ingest.vintages import IngestReport
 from jnft.kinds.base import Observation, Scope
-from jnft.kinds.raster import COG_TYPE, GriddedKind, GriddedSpec
+from jnft.kinds.raster import COG_TYPE, GriddedKind, GriddedSpec, territory_extent
 from jnft.lakehouse.store import Lakehouse
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class PointCloudKind(GriddedKind[PointCloudSpec]):
             source,
             entries,
             **scope.merging(),
-            extent=fiche.criteria.c06_extent.bbox,
+            extent=territory_extent(fiche),
             on_tile=lambda tile, done, total: scope.progress(
                 f"{fiche.id}: tile {tile} rasterized ({done}/{total})"
             ),
@@ -98,6 +98,23 @@ class PointCloudKind(GriddedKind[PointCloudSpec]):
         obs.densities = dict(
             zip(rows["tile"].to_pylist(), rows["density"].to_pylist(), strict=True)
         )
+
+    def empty_tiles(self, fiche: Fiche, rows: pa.Table) -> dict[str, str]:
+        """Tiles whose first product (the index's grid, e.g. the DTM) is empty: no point
+        passes its filters, e.g. a tile whose points are all unclassified."""
+        name, pipeline = next(iter(self.spec_of(fiche).pipelines().items()))
+        kept = " and ".join(f.limits for f in pipeline.filters) or "every point"
+        return {
+            tile: f"product {name!r} empty: no point passes {kept} "
+            f"(the tile's points by class: {histogram})"
+            for tile, cells, histogram in zip(
+                rows["tile"].to_pylist(),
+                rows["valid_cells"].to_pylist(),
+                rows["class_histogram"].to_pylist(),
+                strict=True,
+            )
+            if cells == 0
+        }
 
     def stac_assets(self, store: Lakehouse, fiche: Fiche, row: dict) -> dict[str, pystac.Asset]:
         return {

@@ -14,15 +14,25 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jnft.formats import preview
-from jnft.formats.series import DelimitedFormat, Series, Station, read_delimited, read_hubeau, to_si
+from jnft.formats.series import (
+    MISSING_VALUES,
+    UNITS,
+    DelimitedFormat,
+    Series,
+    Station,
+    read_delimited,
+    read_hubeau,
+    to_si,
+)
 from jnft.ingest.bronze import BronzeEntry, read_manifest
 from jnft.ingest.rating import RatingCurve, fit_rating_curve
-from jnft.ingest.series import StageToDischarge, ingest_series
+from jnft.ingest.series import DesignSettings, StageToDischarge, ingest_series
 from jnft.kinds.base import Kind, Landing, Observation, Scope, extent
 from jnft.lakehouse.bookkeeping import quarantined_rows
 from jnft.lakehouse.delta import frame_of, open_table
 from jnft.lakehouse.observations import current_observations
 from jnft.lakehouse.store import Lakehouse
+from jnft.simulation.design import Law, Sampling
 
 if TYPE_CHECKING:
     from jnft.quality.fiche import Fiche
@@ -66,6 +76,65 @@ class RatingSpec(_Strict):
         return self
 
 
+class SamplingSpec(_Strict):
+    """How the series was sampled: `continuous` (every observation; the frequency analysis
+    takes each hydrological year's maximum), `annual_maxima` (one maximum per hydrological
+    year, however few rows that is), or `peaks_over_threshold` (every independent peak above
+    `threshold`, in the file's unit, over a record of `years`, or from `start` to `end`)."""
+
+    kind: Literal["continuous", "annual_maxima", "peaks_over_threshold"] = "continuous"
+    year_start_month: int = Field(default=1, ge=1, le=12)  # the hydrological year's first month
+    threshold: float | None = None
+    years: float | None = Field(default=None, gt=0)
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: object) -> object:
+        return {"kind": value} if isinstance(value, str) else value  # `sampling: annual_maxima`
+
+    @model_validator(mode="after")
+    def _record(self) -> SamplingSpec:
+        given = {f for f in ("threshold", "years", "start", "end") if getattr(self, f) is not None}
+        if self.kind != "peaks_over_threshold":
+            if given:
+                raise ValueError(f"{', '.join(sorted(given))}: only for peaks_over_threshold")
+            return self
+        if self.threshold is None:
+            raise ValueError("peaks_over_threshold declares its threshold (file's unit)")
+        if (self.years is None) == (self.start is None or self.end is None):
+            raise ValueError(
+                "peaks_over_threshold declares years (the record's length) or start/end"
+            )
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end comes after start")
+        return self
+
+    def record_years(self) -> float | None:
+        if self.years is not None or self.start is None or self.end is None:
+            return self.years
+        return (self.end - self.start).days / 365.25
+
+
+class DesignSpec(_Strict):
+    """Design events computed at landing, per station and variable, into `design_events`."""
+
+    return_periods: list[float] = Field(default=[10.0, 100.0, 1000.0], min_length=1)
+    # Default: the series' variable (every variable of a self-describing source) when the
+    # series is sampled for it (annual maxima, peaks), none for a continuous series.
+    variables: list[str] | None = None
+    law: Law | None = None  # default: gev for maxima, gpd for peaks
+    confidence: float = Field(default=0.9, gt=0, lt=1)
+
+    @field_validator("return_periods")
+    @classmethod
+    def _periods(cls, value: list[float]) -> list[float]:
+        if min(value) <= 1:
+            raise ValueError("return periods are years, above 1")
+        return value
+
+
 class TimeSeriesSpec(_Strict):
     """How a series file maps to observations; the column fields are for CSV sources
     (Hub'Eau responses describe themselves)."""
@@ -74,7 +143,9 @@ class TimeSeriesSpec(_Strict):
     unit: UnitName | None = None
     time_column: str | None = None
     value_column: str | None = None
-    time_format: str = "iso"  # iso, excel (spreadsheet serial days) or a strftime pattern
+    # iso, excel (spreadsheet serial days) or a strftime pattern; a list is tried in order, each
+    # row read by the first that reads it
+    time_format: str | list[str] = "iso"
     timezone: str = "UTC"
     station: str | None = None
     station_column: str | None = None
@@ -83,8 +154,20 @@ class TimeSeriesSpec(_Strict):
     comment_prefix: str | None = None
     offset_m: float = 0.0  # vertical datum shift added to levels (e.g. ZH to NGF-IGN69)
     datum: str | None = None
+    missing_values: list[str] = Field(default_factory=lambda: list(MISSING_VALUES))
+    # variable: column, landed beside the value in its unit (e.g. an annual maximum's bounds)
+    extra_columns: dict[str, str] = Field(default_factory=dict)
+    sampling: SamplingSpec = SamplingSpec()
+    design: DesignSpec = DesignSpec()
     stations: dict[str, StationSpec] = Field(default_factory=dict)
     rating_curve: RatingSpec | None = None
+
+    @field_validator("time_format")
+    @classmethod
+    def _formats(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not value:
+            raise ValueError("at least one time format")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -104,7 +187,9 @@ class TimeSeriesSpec(_Strict):
             value_column=self.value_column,
             variable=self.variable,
             unit=self.unit,
-            time_format=self.time_format,
+            time_format=(
+                self.time_format if isinstance(self.time_format, str) else tuple(self.time_format)
+            ),
             timezone=self.timezone,
             station=self.station,
             station_column=self.station_column,
@@ -112,7 +197,27 @@ class TimeSeriesSpec(_Strict):
             delimiter=self.delimiter,
             comment_prefix=self.comment_prefix,
             offset_m=self.offset_m,
+            missing_values=tuple(self.missing_values),
+            extra_columns=tuple(self.extra_columns.items()),
         )
+
+    def sampled(self) -> Sampling:
+        """The sampling in SI units (the threshold converted and shifted as the values)."""
+        threshold = self.sampling.threshold
+        if threshold is not None and self.unit is not None:
+            threshold = threshold * UNITS[self.unit][0] + self.offset_m
+        return Sampling(
+            self.sampling.kind, self.sampling.year_start_month, threshold,
+            self.sampling.record_years(),
+        )  # fmt: skip
+
+    def design_variables(self) -> list[str] | None:
+        """The variables given design events; None: every one a self-describing source lands."""
+        if self.design.variables is not None:
+            return self.design.variables
+        if self.sampling.kind == "continuous":
+            return []
+        return [self.variable] if self.variable is not None else None
 
 
 def landed(store: Lakehouse, fiche: Fiche, pattern: str) -> list[BronzeEntry]:
@@ -189,6 +294,13 @@ class TimeSeriesKind(Kind[TimeSeriesSpec]):
         spec = self.spec_of(fiche)
         stations = {code: Station(code, s.name, x=s.x, y=s.y) for code, s in spec.stations.items()}
         rating = fit_rating(store, fiche, spec.rating_curve) if spec.rating_curve else None
+        design = DesignSettings(
+            spec.sampled(),
+            spec.design_variables(),
+            spec.design.return_periods,
+            spec.design.law,
+            spec.design.confidence,
+        )
         report = ingest_series(
             store,
             fiche.id,
@@ -197,6 +309,7 @@ class TimeSeriesKind(Kind[TimeSeriesSpec]):
             run_id=scope.run_id,
             stations=stations,
             rating=rating,
+            design=design,
         )
         uri = store.table_uri(fiche.id, "observations")
         current = current_observations(uri)
@@ -212,6 +325,9 @@ class TimeSeriesKind(Kind[TimeSeriesSpec]):
                 "quarantined": report.quarantined,
                 "derived_discharges": report.derived,
                 "rejected_files": report.rejected_files,
+                "time_formats": report.time_formats,
+                "sampling": spec.sampling.kind,
+                "design_events": report.design_events,
             },
             rows=current.to_arrow(),
         )
@@ -249,14 +365,15 @@ class TimeSeriesKind(Kind[TimeSeriesSpec]):
             obs.bbox = extent(located)
             obs.tiles = sorted(located["tile"].unique().to_list())
             obs.geometry_types = ["Point"]
-        latest = frame["time"].max()
-        assert isinstance(latest, dt.datetime)  # the rows observed are never empty
-        obs.vintages = [latest.date().isoformat()]
         loads = open_table(store.table_uri(fiche.id, "loads"))
         if loads is not None:
             obs.source_files = set(
                 loads.to_pyarrow_table(columns=["source_sha256"])["source_sha256"].to_pylist()
             )
+        # The vintages are the deliveries' (a record of past floods delivered today is today's
+        # edition), not the dates of their last observations.
+        entries = landed(store, fiche, fiche.source.pattern)
+        obs.vintages = sorted({e.vintage for e in entries if e.sha256 in obs.source_files})
         obs.checked = frame.select(
             pl.concat_str(
                 pl.col("station", "variable"), pl.col("time").cast(pl.String), separator="/"
@@ -269,6 +386,9 @@ class TimeSeriesKind(Kind[TimeSeriesSpec]):
     def views(self, store: Lakehouse, fiche: Fiche) -> list[dict[str, str]]:
         tables = {t: store.table_uri(fiche.id, t) for t in SERIES_TABLES}
         subs = [{"kind": "timeseries", "concept": fiche.id, **tables}]
+        events = store.table_uri(fiche.id, "design_events")
+        if open_table(events) is not None:  # landed since series have design events
+            subs.append({"kind": "timeseries_design", "concept": fiche.id, "design_events": events})
         if fiche.is_public:
             subs.append({"kind": "public", "concept": fiche.id, **tables})
         return subs

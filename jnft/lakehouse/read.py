@@ -13,9 +13,11 @@ import rasterio
 import rasterio.merge
 import shapely
 
+from jnft.lakehouse.delta import open_table
 from jnft.lakehouse.history import current
 from jnft.lakehouse.observations import current_observations
 from jnft.lakehouse.store import Lakehouse
+from jnft.simulation.design import CONTINUOUS, GaugeSeries, Sampling
 from jnft.tiles import BBOX_COLUMNS, model_resolution
 
 
@@ -79,12 +81,26 @@ def station_series(store: Lakehouse, concept: str, station: str, variable: str) 
     return series
 
 
+def series_sampling(store: Lakehouse, concept: str) -> Sampling:
+    """How a series concept was sampled, as its landing recorded its fiche's declaration
+    (continuous when it recorded none)."""
+    table = open_table(store.table_uri(concept, "sampling"))
+    if table is None:
+        return CONTINUOUS
+    (row,) = table.to_pyarrow_table(
+        columns=["kind", "year_start_month", "threshold", "years"]
+    ).to_pylist()
+    return Sampling(row["kind"], row["year_start_month"], row["threshold"], row["years"])
+
+
 def scenario_series(
     store: Lakehouse, gauges: Mapping[str, tuple[str, str, str]]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(times, values) of each named series: name -> (concept, station, variable)."""
-    out = {}
+    """(times, values) of each named series, with its sampling (a `GaugeSeries`): name ->
+    (concept, station, variable)."""
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, (concept, station, variable) in gauges.items():
         frame = station_series(store, concept, station, variable)
-        out[name] = (frame["time"].to_numpy(), frame["value"].to_numpy())
+        sampling = series_sampling(store, concept)
+        out[name] = GaugeSeries(frame["time"].to_numpy(), frame["value"].to_numpy(), sampling)
     return out

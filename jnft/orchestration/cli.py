@@ -82,6 +82,8 @@ def _design(args: argparse.Namespace) -> int:
     series = scenario_series(Lakehouse.at(settings.lakehouse), scenario.series())
     print(f"{scenario.id}: {scenario.title}")
     for name, value in design_event(scenario, series).items():
+        if isinstance(value, dict):  # the fitted parameters
+            value = ", ".join(f"{k} = {v:.4g}" for k, v in value.items())
         print(f"  {name}: {value}")
     return 0
 

@@ -69,7 +69,13 @@ def characterize(fiche: Fiche, rows: pa.Table, obs: Observation) -> dict:
     frame = frame_of(rows)
     attributes = [c for c in frame.columns if c not in SYSTEM_COLUMNS]
     complete = [c for c in attributes if frame[c].null_count() == 0]
-    shares = [1 - frame[c].null_count() / max(frame.height, 1) for c in attributes]
+    # An attribute the source never fills (a series without quality codes) measures nothing
+    # of the completeness: it is listed as empty, and without any other no share is proposed.
+    empty = [c for c in attributes if frame.height and frame[c].null_count() == frame.height]
+    shares = [
+        1 - frame[c].null_count() / max(frame.height, 1) for c in attributes if c not in empty
+    ]
+    completeness = round(min(shares), 4) if shares else (None if empty else 1.0)
     numeric = [c for c in attributes if frame[c].dtype.is_numeric()]
     ranges = {
         c: [frame[c].min(), frame[c].max()] for c in numeric if frame[c].null_count() < frame.height
@@ -103,9 +109,10 @@ def characterize(fiche: Fiche, rows: pa.Table, obs: Observation) -> dict:
             },
             "c08_precision": precision,
             "c09_quality": {
-                "completeness": round(min(shares), 4) if shares else 1.0,
+                **({"completeness": completeness} if completeness is not None else {}),
                 "required_attributes": complete,
                 "ranges": ranges,
+                **({"empty_attributes": empty} if empty else {}),
             },
             "c10_standard": {"format": fiche.source.format},
         },

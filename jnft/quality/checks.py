@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from jnft.formats.crs import horizontal
+from jnft.formats.geometry import crs_of
 from jnft.kinds import Observation, kind_of
 from jnft.quality.criteria import LICENCES
 from jnft.quality.fiche import CRITERIA, Fiche
@@ -48,6 +50,23 @@ def _quarantine_problems(obs: Observation, criterion: str) -> list[str]:
     ]
 
 
+def _no_rows(obs: Observation, what: str) -> str:
+    """`what`, followed by the files rejected whole that would have given rows, and why: the
+    reason is filed under its own criterion (C10 for an unreadable file, C6 for one elsewhere)."""
+    if not obs.rejections:
+        return what
+    shown = "; ".join(obs.rejections[:2]) + ("; …" if len(obs.rejections) > 2 else "")
+    return f"{what}: {len(obs.rejections)} file(s) rejected ({shown})"
+
+
+def _foreign_crs(fiche: Fiche, obs: Observation) -> list[str]:
+    """Stored CRSs other than the declared one (C6); heights aside, which C9's ranges see."""
+    declared = horizontal(crs_of(fiche.criteria.c06_extent.crs))
+    return [
+        c for c in obs.crs if not horizontal(crs_of(c)).equals(declared, ignore_axis_order=True)
+    ]
+
+
 def c01_nature(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     nature = fiche.criteria.c01_nature
     missing = sorted(set(nature.attributes) - set(obs.columns))
@@ -58,15 +77,21 @@ def c01_nature(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
             ok,
             f"{obs.rows} rows" + (f"; columns {missing} missing" if missing else "")
             if obs.rows
-            else "no row",
+            else _no_rows(obs, "no row"),
             {"columns": obs.columns},
         )
     if kind.gridded:
         ok = obs.rows > 0 and not missing
         return Outcome(
             ok,
-            f"{obs.rows} {fiche.kind} tiles" if ok else f"no {fiche.kind} tile",
+            f"{obs.rows} {fiche.kind} tiles" + (f"; columns {missing} missing" if missing else "")
+            if obs.rows
+            else _no_rows(obs, f"no {fiche.kind} tile"),
             {"tiles": obs.tiles},
+        )
+    if not obs.rows:
+        return Outcome(
+            False, _no_rows(obs, f"no {nature.feature_class} feature"), {"columns": obs.columns}
         )
     observed = sorted({t.removesuffix(" Z") for t in obs.geometry_types})
     wrong = [t for t in observed if t != nature.geometry_type]
@@ -173,7 +198,7 @@ def c06_extent(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
             metadata,
         )
     if obs.bbox is None:
-        return Outcome(False, "no data", metadata)
+        return Outcome(False, _no_rows(obs, "no data"), metadata)
     if extent.bbox is not None:
         # Cells and features that straddle the edge may overflow it by their own size.
         precision = fiche.criteria.c08_precision
@@ -206,6 +231,15 @@ def c07_access(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
 def c08_precision(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     precision = fiche.criteria.c08_precision
     metadata = precision.model_dump(exclude_none=True)
+    foreign = _foreign_crs(fiche, obs)
+    if foreign:
+        metadata["observed_crs"] = obs.crs
+        return Outcome(
+            False,
+            f"stored in {foreign} where c06_extent.crs declares {fiche.criteria.c06_extent.crs}: "
+            "resolution and density are not in the declared units",
+            metadata,
+        )
     if kind_of(fiche).points and precision.point_density_per_m2 is not None:
         sparse = {t: d for t, d in obs.densities.items() if d < precision.point_density_per_m2}
         metadata["observed_density_per_m2"] = obs.densities
@@ -245,7 +279,7 @@ def c09_quality(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
         ]
     }
     if obs.rows == 0:
-        return Outcome(False, "no rows to check", metadata)
+        return Outcome(False, _no_rows(obs, "no rows to check"), metadata)
     problems = [f"{e.expectation}({e.column}): {e.unexpected_count} unexpected" for e in failed]
     problems += _quarantine_problems(obs, "c09_quality")
     problems += [
@@ -253,6 +287,7 @@ def c09_quality(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
         f"covering less; declare {fiche.kind}.coverage_may_shrink if that is expected)"
         for tile, (before, after) in sorted(obs.coverage_drops.items())
     ]
+    problems += [f"tile {tile}: {why}" for tile, why in sorted(obs.empty_tiles.items())]
     return Outcome(
         not problems,
         "; ".join(problems) or f"{len(obs.expectations)} expectations met on {obs.rows} rows",
@@ -263,6 +298,12 @@ def c09_quality(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
 def c10_standard(fiche: Fiche, obs: Observation, today: dt.date) -> Outcome:
     standard = fiche.criteria.c10_standard
     problems = list(obs.cog_problems) + _quarantine_problems(obs, "c10_standard")
+    foreign = _foreign_crs(fiche, obs)
+    if foreign:
+        problems.append(
+            f"stored in {foreign}, not the declared {fiche.criteria.c06_extent.crs} "
+            "(c06_extent.crs)"
+        )
     if obs.gold_geo is not None:
         column = obs.gold_geo.get("columns", {}).get("geometry", {})
         if obs.gold_geo.get("version") != "1.1.0" or column.get("encoding") != "WKB":

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jnft.simulation.design import (
-    annual_maxima,
-    return_level,
+    GaugeSeries,
+    analyse,
+    return_levels,
     still_water_level,
     storm_tide,
     synthetic_hydrograph,
@@ -148,8 +149,9 @@ def design_discharge(
     scenario: Scenario, series: dict[str, tuple[np.ndarray, np.ndarray]], duration: float
 ) -> tuple[Hydrograph, float, dict]:
     """(inflow hydrograph, peak, figures) of a river scenario: a declared hydrograph, a
-    declared peak, or the return level of the gauge's annual maxima with its interval, the
-    last two shaped into a synthetic hydrograph."""
+    declared peak, or the gauge's return level with its interval — from its annual maxima, or
+    its peaks over a threshold, as the series was sampled — the last two shaped into a
+    synthetic hydrograph."""
     river = scenario.river
     assert river is not None  # a river scenario's event
     if river.hydrograph is not None:
@@ -163,23 +165,36 @@ def design_discharge(
         figures = {"peak_from": "declared", "peak_discharge_m3s": peak}
     else:
         assert river.return_period is not None  # River._one_peak: a gauge has its period
-        times, values = series["gauge"]
-        maxima = annual_maxima(times, values)["maximum"].to_numpy()
-        level = return_level(maxima, river.return_period, law=river.law)
+        gauge = _gauge(series["gauge"])
+        analysis = analyse(gauge, river.law)
+        (level,) = return_levels(analysis.fit, [river.return_period])
         peak = level.value
-        base = river.base_flow_m3s if river.base_flow_m3s is not None else float(np.median(values))
+        if river.base_flow_m3s is not None:
+            base = river.base_flow_m3s
+        elif gauge.sampling.kind == "continuous":
+            base = float(np.median(gauge[1]))
+        else:  # a record of maxima or peaks says nothing of the usual flow
+            base = 0.05 * peak
         figures = {
-            "peak_from": "gauge series",
+            "peak_from": f"gauge series ({gauge.sampling.kind})",
             "return_period": river.return_period,
-            "law": river.law,
+            "law": analysis.fit.law,
+            "parameters": analysis.fit.named_parameters(),
             "peak_discharge_m3s": round(level.value, 2),
             "peak_interval_m3s": [round(level.low, 2), round(level.high, 2)],
             "confidence": level.confidence,
-            "years": level.fit.years,
+            "years": round(analysis.fit.years, 2),
+            "years_span": [analysis.first_year, analysis.last_year],
+            "events": analysis.fit.events,
         }
     figures["base_flow_m3s"] = round(base, 3)
     hydrograph = synthetic_hydrograph(peak, base, river.time_to_peak_h * HOUR, duration)
     return hydrograph, peak, figures
+
+
+def _gauge(pair: tuple[np.ndarray, np.ndarray]) -> GaugeSeries:
+    """The series with its sampling; a bare (times, values) pair is a continuous series."""
+    return pair if isinstance(pair, GaugeSeries) else GaugeSeries(*pair)
 
 
 def _inflow(

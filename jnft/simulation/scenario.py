@@ -1,7 +1,8 @@
 """Flood scenarios (`scenarios/<id>.yaml`): what event, on which grid, with which roughness.
 
 A river scenario takes its design discharge as declared (`peak_discharge_m3s`, from a PPRI or
-a study) or from a gauge series (annual maxima, GEV or Gumbel, a return period) and turns it
+a study) or from a gauge series (annual maxima, GEV or Gumbel; or peaks over a threshold, GPD
+or exponential, as the series' fiche samples it; a return period) and turns it
 into a hydrograph entering where the main watercourse crosses the territory's edge (or at
 declared coordinates); downstream, the sea at a declared level or a tide gauge's normal high
 water. A coastal scenario raises the sea — a declared still-water level, or a tide gauge's —
@@ -42,7 +43,9 @@ class River(_Strict):
     hydrograph: tuple[tuple[float, float], ...] | None = None
     gauge: Gauge | None = None
     return_period: float | None = Field(default=None, gt=1)
-    law: Literal["gev", "gumbel"] = "gev"
+    # Default: gev for annual maxima (of a continuous series or a record of maxima), gpd for
+    # peaks over a threshold (gumbel and exponential: their shape-0 cases).
+    law: Literal["gev", "gumbel", "gpd", "exponential"] | None = None
     # Default: the series' median, or 5 % of a declared peak.
     base_flow_m3s: float | None = Field(default=None, ge=0)
     time_to_peak_h: float = Field(default=4.0, gt=0)

@@ -1,6 +1,9 @@
 import numpy as np
+import pyproj
 import pytest
 import rasterio
+import rasterio.crs
+import rasterio.transform
 from rasterio.transform import from_origin
 
 from jnft.formats import raster
@@ -18,7 +21,8 @@ def test_tiles_are_seamless_across_their_edge(tmp_path):
     # A 5 km × 5 km source straddling the boundary x = 390 000 between two tiles.
     n = 100
     values = np.add.outer(np.arange(n), np.arange(n) * 1000.0)
-    src = ascii_grid(tmp_path / "a.asc", 389_750.0, 6_545_000.0, values, resolution=5.0)
+    path = ascii_grid(tmp_path / "a.asc", 389_750.0, 6_545_000.0, values, resolution=5.0)
+    src = raster.inspect_source(path, "EPSG:2154", 5.0)
     west, tw = raster.mosaic_tile([src], "0380_6550", resolution=5, nodata=-99999, dtype="float32")
     east, te = raster.mosaic_tile([src], "0390_6550", resolution=5, nodata=-99999, dtype="float32")
     # Each tile's COG spans only the covered window, cut at the shared cell edge 389 997.5.
@@ -30,8 +34,8 @@ def test_tiles_are_seamless_across_their_edge(tmp_path):
 
 def test_misaligned_source_is_refused(tmp_path):
     src = ascii_grid(tmp_path / "m.asc", 389_751.0, 6_545_000.0, np.ones((4, 4)))
-    with pytest.raises(ValueError, match="not on multiples"):
-        raster.mosaic_tile([src], "0380_6550", resolution=5, nodata=-99999, dtype="float32")
+    with pytest.raises(SourceFileError, match=r"not on multiples of 5\.0 m in EPSG:2154"):
+        raster.inspect_source(src, "EPSG:2154", 5.0)
 
 
 def test_cog_is_written_with_overviews_and_nodata(tmp_path):
@@ -81,3 +85,75 @@ def test_an_ascii_grid_gdal_would_misread_is_refused_naming_the_line(tmp_path, e
     path.write_text("\n".join(header + rows) + "\n")
     with pytest.raises(SourceFileError, match=message):
         raster.inspect_source(path, "EPSG:2154", 5.0)
+
+
+def geotiff(path, crs, bounds, values):
+    """A GeoTIFF in `crs` covering `bounds` (xmin, ymin, xmax, ymax) with `values`."""
+    rows, cols = values.shape
+    transform = rasterio.transform.from_bounds(*bounds, cols, rows)
+    profile = {"driver": "GTiff", "width": cols, "height": rows, "count": 1}
+    profile |= {"dtype": "float32", "crs": crs, "transform": transform, "nodata": -99999.0}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values.astype("float32"), 1)
+    return path
+
+
+def lonlat_grid(path, west, south, east, north, n=120):
+    """A GeoTIFF in EPSG:4326 whose value is the longitude in millidegrees (a plane)."""
+    lon = np.linspace(west, east, n, endpoint=False) + (east - west) / n / 2
+    values = np.tile(lon * 1000, (n, 1))
+    return geotiff(path, "EPSG:4326", (west, south, east, north), values)
+
+
+@pytest.mark.parametrize("resampling", ["bilinear", "nearest"])
+def test_a_grid_in_degrees_is_reprojected_onto_the_tile_grid(tmp_path, resampling):
+    """A GeoTIFF in EPSG:4326 over the territory lands on Lambert-93 cells whose centres sit on
+    multiples of the resolution; bilinear follows the plane within a fraction of a source
+    cell inside the source, nearest keeps source values only."""
+    path = lonlat_grid(tmp_path / "dem.tif", -1.02, 45.92, -0.99, 45.94)
+    source = raster.inspect_source(path, None, 5.0)
+    assert source.crs == "EPSG:4326" and source.reprojected
+    array, transform = raster.mosaic_tile(
+        [source], "0380_6550", resolution=5, nodata=-99999, dtype="float32", resampling=resampling
+    )
+    assert transform.a == 5 and (transform.c + 2.5) % 5 == 0 and (transform.f - 2.5) % 5 == 0
+    valid = array != -99999
+    assert valid.mean() > 0.5
+    rows, cols = np.nonzero(valid)
+    x, y = rasterio.transform.xy(transform, rows, cols)
+    lon, _ = pyproj.Transformer.from_crs(2154, 4326, always_xy=True).transform(x, y)
+    error = np.abs(array[valid] - np.asarray(lon) * 1000)
+    step = 0.03 / 120 * 1000  # one source cell, in millidegrees
+    assert error.max() <= 0.51 * step  # at the edges, bilinear clamps to the nearest cell
+    if resampling == "bilinear":
+        assert np.percentile(error, 95) <= 0.05 * step
+    if resampling == "nearest":
+        with rasterio.open(path) as src:
+            assert set(np.unique(array[valid])) <= set(np.unique(src.read(1)))
+
+
+def test_a_grid_outside_france_is_refused_naming_where_it_lies(tmp_path):
+    path = lonlat_grid(tmp_path / "oregon.tif", -123.1, 44.0, -123.0, 44.1)
+    with pytest.raises(SourceFileError, match=r"lie at lon -123\.1000…-123\.0000, lat 44\.0000"):
+        raster.inspect_source(path, None, 5.0)
+
+
+def test_a_grid_outside_the_territory_is_refused_naming_where_it_lies(tmp_path):
+    path = lonlat_grid(tmp_path / "alps.tif", 6.0, 45.0, 6.01, 45.01)
+    with pytest.raises(SourceFileError, match=r"lon 6\.0000…6\.0100.*outside the territory") as e:
+        raster.inspect_source(path, None, 5.0, (380_000, 6_540_000, 400_000, 6_550_000))
+    assert e.value.criterion == "c06_extent"
+
+
+def test_a_grid_in_a_crs_proj_cannot_transform_is_refused_naming_both(tmp_path):
+    local = rasterio.crs.CRS.from_wkt('LOCAL_CS["chantier",UNIT["metre",1]]')
+    path = geotiff(tmp_path / "local.tif", local, (0, 0, 100, 100), np.ones((20, 20)))
+    with pytest.raises(SourceFileError, match="chantier cannot be brought to the territory's "):
+        raster.inspect_source(path, None, 5.0)
+
+
+def test_an_ascii_grid_without_crs_keeps_the_fiche_crs(tmp_path):
+    path = ascii_grid(tmp_path / "l93.asc", 390_000.0, 6_545_000.0, np.ones((2, 2)))
+    source = raster.inspect_source(path, "EPSG:2154", 5.0)
+    assert source.crs == "EPSG:2154" and not source.reprojected
+    assert source.bounds == (389_997.5, 6_544_992.5, 390_007.5, 6_545_002.5)

@@ -75,7 +75,11 @@ def test_spreadsheet_serial_dates_and_centimetres(tmp_path):
         dt.datetime(2001, 11, 15, 8, 24, tzinfo=UTC),
     ]
     assert series.rows["value"].to_list() == pytest.approx([0.172, 0.132])  # decimal comma
-    assert sorted(series.rejected["reason"]) == ["unreadable time", "unreadable value"]
+    assert sorted(series.rejected["reason"]) == [
+        "missing value 'n/a'",
+        "unreadable time 'not a date' (formats: excel)",
+    ]
+    assert series.time_formats == {"excel": 2}
 
 
 def test_local_times_become_utc_across_daylight_saving(tmp_path):
@@ -102,7 +106,51 @@ def test_local_times_become_utc_across_daylight_saving(tmp_path):
         dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC),  # CEST
     ]
     assert series.rows["value"].to_list() == pytest.approx([-0.2, -0.7])  # ZH to NGF
-    assert series.rejected["reason"].to_list() == ["unreadable time"]  # 02:30 does not exist
+    # 02:30 does not exist that night
+    assert series.rejected["reason"].to_list() == [
+        "unreadable time '29/03/2026 02:30:00' (formats: %d/%m/%Y %H:%M:%S)"
+    ]
+
+
+def test_several_time_formats_are_tried_in_order_and_counted(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "date;h\n"
+        "2026-01-01T00:00:00Z;1.0\n"  # ISO with its offset
+        "2026-01-01 02:00;2.0\n"  # naive ISO, in the declared zone
+        "01/02/2026 03:00;3.0\n"  # day first: the first pattern reads it
+        "13/02/2026;4.0\n"
+        "2026-02-30;5.0\n"
+    )
+    form = DelimitedFormat(
+        "date", "h", "H", "m", time_format=("iso", "%d/%m/%Y %H:%M", "%d/%m/%Y"), station="S",
+        delimiter=";", timezone="Europe/Paris",
+    )  # fmt: skip
+    series = read_delimited(path, form)
+    assert series.rows["time"].to_list() == [
+        dt.datetime(2026, 1, 1, 0, tzinfo=UTC),
+        dt.datetime(2026, 1, 1, 1, tzinfo=UTC),
+        dt.datetime(2026, 2, 1, 2, tzinfo=UTC),
+        dt.datetime(2026, 2, 12, 23, tzinfo=UTC),
+    ]
+    assert series.time_formats == {"iso": 2, "%d/%m/%Y %H:%M": 1, "%d/%m/%Y": 1}
+    assert series.rejected["reason"].to_list() == [
+        "unreadable time '2026-02-30' (formats: iso, %d/%m/%Y %H:%M, %d/%m/%Y)"
+    ]
+
+
+def test_every_reason_of_a_row_is_kept_and_missing_is_not_unreadable(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("date,q,station\nsoon,abc,\n,NA,S\n2026-01-01,  ,S\n2026-01-02,7,S\n")
+    form = DelimitedFormat("date", "q", "Q", "m3/s", station_column="station")
+    series = read_delimited(path, form)
+    assert series.rows["value"].to_list() == [7.0]
+    assert series.rejected["reason"].to_list() == [
+        "unreadable time 'soon' (formats: iso); unreadable value 'abc'; no station",
+        "missing time; missing value 'NA'",
+        "missing value ''",
+    ]
+    assert series.rejected["record"][1] == {"date": None, "q": "NA", "station": "S"}
 
 
 def rows(values, quality="ok", start=dt.datetime(2026, 1, 1, tzinfo=UTC)):

@@ -56,3 +56,34 @@ def test_a_truncated_laz_does_not_replace_a_complete_tile(tmp_path, expected):
         kind.publish(store, fiche, landing)
     now = kind.current(store, fiche).select(["tile", "valid_cells", "zmin"]).to_pylist()
     assert (now == published) != expected
+
+
+def test_a_tile_of_unclassified_points_reports_an_empty_dtm(tmp_path):
+    """Every point of class 1: the DTM holds no cell. The landing (and its preview) goes
+    through, names the empty product, C6 keeps to the area the points cover and C9 fails."""
+    folder = tmp_path / "sources" / "lidar_hd" / "LIDARHD_1-0_LAZ_LAMB93_2024-06-30"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(4)
+    x, y = 399_000 + rng.uniform(0, 999, 20_000), 6_549_000 + rng.uniform(0, 999, 20_000)
+    unclassified = np.ones(len(x), np.uint8)
+    write_las(folder / "LHD_FXX_0399_6550.laz", x, y, 10 + 0 * x, unclassified)
+    # The territory is that one square kilometre, not the whole tile.
+    extent = LIDAR.criteria.c06_extent.model_copy(
+        update={"bbox": (399_000, 6_549_000, 400_000, 6_550_000)}
+    )
+    fiche = LIDAR.model_copy(
+        update={"criteria": LIDAR.criteria.model_copy(update={"c06_extent": extent})}
+    )
+    store, kind, source = Lakehouse.at(tmp_path / "lake"), kind_of(fiche), fiche.source
+    land_files(store, source.name, tmp_path / "sources", source.pattern, source.vintage_pattern)
+    landing = kind.land(store, fiche, Scope(None, "run"))
+    why = (
+        "product 'mnt' empty: no point passes Classification[2:2],Classification[9:9],"
+        'Classification[66:66] (the tile\'s points by class: {"1": 20000})'
+    )
+    assert landing.values["empty_tiles"] == {"0390_6550": why}
+    assert landing.preview is not None
+    outcomes = evaluate(fiche, observe(store, fiche, None))
+    assert outcomes["c06_extent"].passed, outcomes["c06_extent"].description
+    assert not outcomes["c09_quality"].passed
+    assert f"tile 0390_6550: {why}" in outcomes["c09_quality"].description

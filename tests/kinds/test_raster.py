@@ -1,7 +1,9 @@
 import shutil
 
+import numpy as np
 import pytest
 import rasterio
+from rasterio.transform import from_bounds
 
 from jnft.formats import raster
 from jnft.ingest.bronze import land_files
@@ -50,3 +52,38 @@ def test_a_dem_vintage_covering_less_is_held(small_sources, tmp_path, expected):
     if not expected:
         kind.hold(store, fiche, landing, refused)
         assert kind.current(store, fiche).select(["tile", "valid_cells"]).to_pylist() == published
+
+
+def test_a_dem_in_degrees_is_reprojected_and_says_so(tmp_path):
+    """A GeoTIFF DEM in EPSG:4326 lands on Lambert-93 tiles; the landing and the COG state
+    the reprojection and the resampling, and the stored CRS is the declared one (C8, C10)."""
+    source = MNT.source.model_copy(update={"pattern": "dem/*/*.tif", "format": "GTiff"})
+    fiche = MNT.model_copy(update={"source": source})
+    folder = tmp_path / "sources" / "dem" / "MNT_2024-01-01"
+    folder.mkdir(parents=True)
+    n = 120
+    lon = np.linspace(-1.02, -0.99, n, endpoint=False)
+    with rasterio.open(
+        folder / "dem.tif",
+        "w",
+        driver="GTiff",
+        width=n,
+        height=n,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_bounds(-1.02, 45.92, -0.99, 45.94, n, n),
+        nodata=-99999.0,
+    ) as dst:
+        dst.write(np.tile(10 + (lon + 1.02) * 1000, (n, 1)).astype("float32"), 1)
+    store = Lakehouse.at(tmp_path / "lake")
+    land_files(store, source.name, tmp_path / "sources", source.pattern, source.vintage_pattern)
+    landing = kind_of(fiche).land(store, fiche, Scope(None, "run"))
+    stated = "reprojected from EPSG:4326 to EPSG:2154 (bilinear resampling)"
+    assert landing.values["lineage"] == {"0380_6550": stated, "0390_6550": stated}
+    for row in kind_of(fiche).current(store, fiche).to_pylist():
+        assert row["crs"] == "EPSG:2154" and row["resolution"] == 5.0
+        with rasterio.open(store.root / row["path"]) as cog:
+            assert cog.crs.to_epsg() == 2154 and (cog.transform.c + 2.5) % 5 == 0
+    outcomes = evaluate(fiche, observe(store, fiche, None))
+    assert all(outcomes[c].passed for c in ("c06_extent", "c08_precision", "c10_standard"))

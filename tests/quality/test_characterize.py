@@ -1,5 +1,7 @@
+import pyarrow as pa
 import pytest
 
+from jnft.kinds import Observation
 from jnft.lakehouse.history import current
 from jnft.quality.characterize import characterize, draft_yaml, markdown
 from jnft.quality.checks import evaluate
@@ -40,3 +42,22 @@ def test_characterization_reproduces_the_observable_fields_of_the_fiche(
     text = markdown(fiche, characterized, evaluate(fiche, obs))
     assert text.count("✅") == 10
     assert draft_yaml(characterized).startswith("# Observed fields")
+
+
+def test_an_attribute_never_filled_is_not_a_completeness_of_zero():
+    fiche = load_fiche(CONCEPTS_DIR / "hydrometrie.yaml")
+    rows = pa.table(
+        {
+            "station": ["S", "S"],
+            "variable": ["H", "H"],
+            "time": pa.array([0, 3_600_000_000], pa.timestamp("us", tz="UTC")),
+            "value": [1.0, 1.2],
+            "unit": ["m", "m"],
+            "quality": pa.array([None, None], pa.string()),
+        }
+    )
+    draft = characterize(fiche, rows, Observation(rows=2))["criteria"]["c09_quality"]
+    assert draft["completeness"] == 1.0  # measured by the attributes the source fills
+    assert draft["empty_attributes"] == ["quality"]
+    nothing = characterize(fiche, rows.select(["quality"]), Observation(rows=2))["criteria"]
+    assert "completeness" not in nothing["c09_quality"]

@@ -154,3 +154,32 @@ def test_quarantined_rows_are_named_by_a_few_of_their_ids():
         outcome.description
     )
     assert "(e.g. B1, B2, …)" in outcome.description
+
+
+def test_a_grid_stored_in_another_crs_than_declared_fails_c8_and_c10():
+    raster = dataclasses.replace(
+        GOOD,
+        columns=[],
+        geometry_types=[],
+        resolutions=[5.0],
+        gold_geo=None,
+        bbox=(379_997.5, 6_540_002.5, 399_997.5, 6_550_002.5),
+    )
+    assert failing(MNT, dataclasses.replace(raster, crs=["EPSG:2154"])) == set()
+    geocentric = evaluate(MNT, dataclasses.replace(raster, crs=["EPSG:4978"]), TODAY)
+    assert {c for c, o in geocentric.items() if not o.passed} == {"c08_precision", "c10_standard"}
+    assert "stored in ['EPSG:4978'], not the declared EPSG:2154" in (
+        geocentric["c10_standard"].description
+    )
+
+
+def test_no_rows_after_a_rejected_file_points_at_the_reason():
+    reason = "c10_standard: dem/a.tif: not a readable raster (truncated)"
+    obs = Observation(bronze_files={"sha"}, rejected_files=1, rejections=[reason])
+    outcomes = evaluate(MNT, obs, TODAY)
+    said = f"1 file(s) rejected ({reason})"
+    assert outcomes["c01_nature"].description == f"no raster tile: {said}"
+    assert outcomes["c06_extent"].description == f"no data: {said}"
+    assert outcomes["c09_quality"].description == f"no rows to check: {said}"
+    batiment = evaluate(BATIMENT, obs, TODAY)["c01_nature"]
+    assert not batiment.passed and batiment.description.endswith(said)

@@ -69,3 +69,18 @@ def test_raster_observation_reads_the_index_and_the_cogs(small_sources, tmp_path
         ("minimum", True),
         ("maximum", True),
     ]
+
+
+def test_files_rejected_whole_are_observed_with_their_criterion_and_reason(tmp_path):
+    folder = tmp_path / "sources" / "rge_alti" / "RGEALTI_2024-01-01"
+    folder.mkdir(parents=True)
+    (folder / "RGEALTI_0390_6550.asc").write_text("ncols 2\nnrows 2\n")
+    store = Lakehouse.at(tmp_path / "lake")
+    source = MNT.source
+    land_files(store, source.name, tmp_path / "sources", source.pattern, source.vintage_pattern)
+    kind_of(MNT).land(store, MNT, Scope(None, "run"))
+    obs = observe(store, MNT, None)
+    assert obs.rejections == [
+        "c10_standard: rge_alti/RGEALTI_2024-01-01/RGEALTI_0390_6550.asc: "
+        "0 rows of values where nrows is 2"
+    ]
