@@ -59,14 +59,16 @@ def test_a_truncated_laz_does_not_replace_a_complete_tile(tmp_path, expected):
 
 
 def test_a_tile_of_unclassified_points_reports_an_empty_dtm(tmp_path):
-    """Every point of class 1: the DTM holds no cell. The landing (and its preview) goes
+    """Every point of class 1 in a LAS 1.2 without CRS: the DTM holds no cell. The landing (and its preview) goes
     through, names the empty product, C6 keeps to the area the points cover and C9 fails."""
     folder = tmp_path / "sources" / "lidar_hd" / "LIDARHD_1-0_LAZ_LAMB93_2024-06-30"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(4)
     x, y = 399_000 + rng.uniform(0, 999, 20_000), 6_549_000 + rng.uniform(0, 999, 20_000)
     unclassified = np.ones(len(x), np.uint8)
-    write_las(folder / "LHD_FXX_0399_6550.laz", x, y, 10 + 0 * x, unclassified)
+    # A LAS 1.2 file without CRS (the fiche's applies), as older surveys deliver them.
+    write_las(folder / "LHD_FXX_0399_6550.laz", x, y, 10 + 0 * x, unclassified,
+              version="1.2", point_format=3, crs=None)  # fmt: skip
     # The territory is that one square kilometre, not the whole tile.
     extent = LIDAR.criteria.c06_extent.model_copy(
         update={"bbox": (399_000, 6_549_000, 400_000, 6_550_000)}
