@@ -59,8 +59,9 @@ def test_a_truncated_laz_does_not_replace_a_complete_tile(tmp_path, expected):
 
 
 def test_a_tile_of_unclassified_points_reports_an_empty_dtm(tmp_path):
-    """Every point of class 1 in a LAS 1.2 without CRS: the DTM holds no cell. The landing (and its preview) goes
-    through, names the empty product, C6 keeps to the area the points cover and C9 fails."""
+    """Every point of class 1 in a LAS 1.2 without CRS: the DTM holds no cell. The landing
+    (and its preview) goes through, names the empty product, C6 keeps to the area the points
+    cover and C9 fails."""
     folder = tmp_path / "sources" / "lidar_hd" / "LIDARHD_1-0_LAZ_LAMB93_2024-06-30"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(4)
