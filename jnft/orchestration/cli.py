@@ -64,6 +64,29 @@ def _doctor(args: argparse.Namespace) -> int:
     return 1 if any("✗" in line for line in lines) else 0
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from jnft.orchestration.backfill import daemon_running, launch_backfill, wait_for_backfill
+    from jnft.orchestration.definitions import build_definitions
+    from jnft.orchestration.partitions import declared_scenarios, territory_tiles
+
+    settings = load_settings()
+    instance = dg.DagsterInstance.get()
+    tiles = args.tile or territory_tiles(settings.sources)
+    scenarios = args.scenario or declared_scenarios(settings.scenarios)
+    assets = [dg.AssetKey(key.split("/")) for key in args.asset] or None
+    backfill = launch_backfill(instance, build_definitions(settings), tiles, scenarios, assets)
+    print(f"backfill {backfill}: {len(tiles)} tile(s) × {len(scenarios)} scenario(s)")
+    if not daemon_running(instance):
+        print("no daemon is running: start `dagster-daemon run -w workspace.yaml`")
+    if args.wait is None:
+        return 0
+    status = wait_for_backfill(instance, backfill, args.wait)
+    print(f"backfill {backfill}: {status.value}")
+    return 0 if status.value == "COMPLETED_SUCCESS" else 1
+
+
 def _status(args: argparse.Namespace) -> int:
     from jnft.project import status
 
@@ -219,6 +242,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--serve", action="store_true", help="then serve the Dagster UI")
     run.set_defaults(func=_run)
 
+    backfill = commands.add_parser(
+        "backfill", help="submit the territory to a configured instance's daemon (Postgres…)"
+    )
+    backfill.add_argument("--tile", action="append", default=[], help="default: territory.yaml")
+    backfill.add_argument("--scenario", action="append", default=[], help="default: scenarios/")
+    backfill.add_argument("--asset", action="append", default=[], help="e.g. simulation/flood")
+    backfill.add_argument(
+        "--wait", nargs="?", type=float, const=3600.0, help="wait for the end (seconds)"
+    )
+    backfill.set_defaults(func=_backfill)
+
     design = commands.add_parser(
         "design", help="a scenario's design event: law, fit, return level and its interval"
     )
@@ -265,6 +299,6 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["JNFT_PROJECT_DIR"] = str(Path(args.project).resolve())
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, TimeoutError) as error:
         print(f"jnft: {error}", file=sys.stderr)
         return 2

@@ -56,3 +56,18 @@ def test_an_sql_error_is_a_message_not_a_traceback(tmp_path, capsys):
     assert main(["sql", "SELECT * FROM batimnet", "--database", str(path)]) == 2
     err = capsys.readouterr().err
     assert "batimnet" in err and "SHOW TABLES" in err and "Traceback" not in err
+
+
+def test_backfill_submits_the_territory_and_says_when_no_daemon_runs(
+    tmp_path, monkeypatch, capsys
+):
+    import dagster as dg
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    args = ["backfill", "--tile", "0380_6550", "--scenario", "crue_q100", "--asset", "silver/mnt"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "1 tile(s) × 1 scenario(s)" in out and "no daemon is running" in out
+    with dg.DagsterInstance.get() as instance:
+        (backfill,) = instance.get_backfills()
+        assert backfill.status.value == "REQUESTED"
