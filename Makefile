@@ -1,19 +1,35 @@
 # The two commands: `make demo` (set up, generate the sample territory, materialize everything,
-# serve the Dagster UI) and `make test` (set up, run the whole test suite).
+# serve the Dagster UI and the viewer) and `make test` (set up, run the whole test suite).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
+VIEWER := jnft/viewer/static/index.html
 
-.PHONY: install demo test bench lint ui duckdb clean
+.PHONY: install system demo test bench lint ui duckdb clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The viewer's front-end, from the npm registry (package-lock.json), built into the package.
+$(VIEWER): viewer/package-lock.json viewer/index.html viewer/vite.config.js $(wildcard viewer/src/*)
+	cd viewer && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+
+install: $(STAMP) $(VIEWER)
+
+# What the tests run for real, from Debian's packages where missing: a PostgreSQL server and
+# Chromium (driven by Playwright).
+MISSING := $(if $(wildcard /usr/bin/chromium),,chromium) \
+	$(if $(shell command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null),,postgresql)
+system:
+	@if [ -n "$(strip $(MISSING))" ]; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(MISSING); \
+	fi
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
@@ -23,7 +39,7 @@ demo: install
 	$(BIN)/jnft demo
 
 # Lint, format and types first: a change that fails them fails the tests.
-test: install
+test: install system
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -87,6 +87,13 @@ def _backfill(args: argparse.Namespace) -> int:
     return 0 if status.value == "COMPLETED_SUCCESS" else 1
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from jnft.viewer import serve
+
+    serve(load_settings(), args.host, args.port)
+    return 0
+
+
 def _status(args: argparse.Namespace) -> int:
     from jnft.project import status
 
@@ -232,6 +239,13 @@ def main(argv: list[str] | None = None) -> int:
 
     doctor = commands.add_parser("doctor", help="what the project has and lacks, for each scenario")
     doctor.set_defaults(func=_doctor)
+
+    serving = commands.add_parser(
+        "serve", help="the territory viewer (web map) and the OGC APIs (/ogc)"
+    )
+    serving.add_argument("--host", default="127.0.0.1")
+    serving.add_argument("--port", type=int, default=int(os.environ.get("JNFT_VIEWER_PORT", 8000)))
+    serving.set_defaults(func=_serve)
 
     state = commands.add_parser(
         "status", help="per concept: rows, quarantine, staged deliveries, failing checks"

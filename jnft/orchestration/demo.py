@@ -171,9 +171,15 @@ def run_demo(serve: bool) -> int:
             "\n  ".join(problems),
         )
     if serve:
-        log.info("serving the Dagster UI on http://127.0.0.1:3000 (Ctrl-C to stop)")
-        # The UI's code server reads the same project, wherever it is started from.
+        # The UI's code server and the viewer read the same project, wherever started from.
         environment = {**os.environ, "JNFT_PROJECT_DIR": str(settings.project)}
+        viewer_port = environment.get("JNFT_VIEWER_PORT", "8000")
+        log.info("serving the viewer and the OGC APIs on http://127.0.0.1:%s", viewer_port)
+        viewer = subprocess.Popen(
+            [sys.executable, "-c", "from jnft.orchestration.cli import main; main(['serve'])"],
+            env=environment,
+        )
+        log.info("serving the Dagster UI on http://127.0.0.1:3000 (Ctrl-C to stop)")
         subprocess.run(
             [
                 sys.executable,
@@ -190,4 +196,5 @@ def run_demo(serve: bool) -> int:
             check=False,
             env=environment,
         )
+        viewer.terminate()
     return len(problems)

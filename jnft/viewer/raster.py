@@ -1,0 +1,155 @@
+"""Raster tiles of the viewer: web-mercator XYZ tile bounds, COGs (Lambert-93) warped onto a
+tile, the DEM's hillshade and a flood's depth classes as PNG, and their legends in metres."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import rasterio
+from PIL import Image
+from rasterio.enums import Resampling
+from rasterio.transform import from_bounds
+from rasterio.vrt import WarpedVRT
+
+from jnft.simulation.exposure import DEPTH_CLASSES, WET
+from jnft.tiles import TARGET_CRS
+
+WEB_MERCATOR = "EPSG:3857"
+TILE_SIZE = 256
+_HALF_WORLD = 20037508.342789244  # half the web-mercator world's width, in metres
+# The exposure table's depth classes, light to dark blue (RGBA).
+DEPTH_COLOURS = ((198, 219, 239, 200), (107, 174, 214, 215), (33, 113, 181, 230), (8, 48, 107, 240))
+# A sample's coast and floodplain are low relief: the shading is exaggerated to read at all.
+_VERTICAL_EXAGGERATION = 3.0
+
+
+def mercator_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) of an XYZ tile in web-mercator metres."""
+    size = 2 * _HALF_WORLD / 2**z
+    return (
+        -_HALF_WORLD + x * size,
+        _HALF_WORLD - (y + 1) * size,
+        -_HALF_WORLD + (x + 1) * size,
+        _HALF_WORLD - y * size,
+    )
+
+
+@cache
+def _to_target() -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(WEB_MERCATOR, TARGET_CRS, always_xy=True)
+
+
+def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def warp(
+    paths: Sequence[Path], bounds: tuple[float, float, float, float], size: int = TILE_SIZE
+) -> np.ndarray:
+    """The COGs' first band over web-mercator `bounds` as a size × size float32 grid, NaN
+    where none has data; COGs that do not reach the tile are not opened past their header."""
+    out = np.full((size, size), np.nan, dtype=np.float32)
+    target = _to_target().transform_bounds(*bounds, densify_pts=5)
+    transform = from_bounds(*bounds, size, size)
+    for path in paths:
+        with rasterio.open(path) as src:
+            if not _overlaps(target, tuple(src.bounds)):
+                continue
+            # A warped VRT reads the COG's overview that fits the zoom, not its full grid.
+            with WarpedVRT(
+                src,
+                crs=WEB_MERCATOR,
+                transform=transform,
+                width=size,
+                height=size,
+                resampling=Resampling.bilinear,
+                src_nodata=src.nodata,
+                nodata=np.nan,
+                dtype="float32",
+            ) as vrt:
+                part = vrt.read(1)
+        out = np.where(np.isnan(out), part, out)
+    return out
+
+
+def hillshade_tile(paths: Sequence[Path], z: int, x: int, y: int) -> np.ndarray | None:
+    """The DEM's hillshade over a tile (RGBA), None where the DEM does not reach it."""
+    xmin, ymin, xmax, ymax = mercator_bounds(z, x, y)
+    pixel = (xmax - xmin) / TILE_SIZE
+    # One pixel more on each side: the slope of an edge pixel needs its neighbours.
+    dem = warp(paths, (xmin - pixel, ymin - pixel, xmax + pixel, ymax + pixel), TILE_SIZE + 2)
+    if np.isnan(dem).all():
+        return None
+    latitude = math.atan(math.sinh((ymin + ymax) / 2 / 6378137.0))
+    ground = pixel * math.cos(latitude)  # a mercator metre is 1/cos(latitude) ground metres
+    dzdy, dzdx = np.gradient(dem * _VERTICAL_EXAGGERATION, ground)
+    slope = np.pi / 2 - np.arctan(np.hypot(dzdx, dzdy))
+    aspect = np.arctan2(-dzdx, dzdy)
+    azimuth, altitude = np.radians(315.0), np.radians(45.0)
+    shade = np.sin(altitude) * np.sin(slope) + np.cos(altitude) * np.cos(slope) * np.cos(
+        azimuth - np.pi / 2 - aspect
+    )
+    shade = shade[1:-1, 1:-1]
+    valid = np.isfinite(shade)
+    grey = np.clip(np.nan_to_num(shade) * 255, 0, 255).astype(np.uint8)
+    return np.dstack([grey, grey, grey, np.where(valid, 255, 0).astype(np.uint8)])
+
+
+def depth_tile(paths: Sequence[Path], z: int, x: int, y: int) -> np.ndarray | None:
+    """A flood's max depth over a tile in the exposure's depth classes (RGBA), None where
+    the tile is dry or outside the maps."""
+    depth = np.nan_to_num(warp(paths, mercator_bounds(z, x, y)), nan=0.0)
+    if not (depth > WET).any():
+        return None
+    rgba = np.zeros((*depth.shape, 4), dtype=np.uint8)
+    # The classes as the exposure counts them: wet above WET, each class (low, high].
+    for (_, low, high), colour in zip(DEPTH_CLASSES, DEPTH_COLOURS, strict=True):
+        rgba[(depth > max(low, WET)) & (depth <= high)] = colour
+    return rgba
+
+
+def depth_legend() -> dict:
+    """The depth classes (metres) and their colours, as the front-end draws them."""
+    return {
+        "title": "Hauteur d'eau maximale",
+        "unit": "m",
+        "classes": [
+            {
+                "label": f"{name} m",
+                "min": low,
+                "max": None if math.isinf(high) else high,
+                "color": "#{:02x}{:02x}{:02x}".format(*colour[:3]),
+            }
+            for (name, low, high), colour in zip(DEPTH_CLASSES, DEPTH_COLOURS, strict=True)
+        ],
+    }
+
+
+def png(rgba: np.ndarray | None) -> bytes:
+    """PNG bytes of an RGBA tile; a transparent tile for None."""
+    if rgba is None:
+        return _empty_png()
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+@cache
+def _empty_png() -> bytes:
+    return png(np.zeros((TILE_SIZE, TILE_SIZE, 4), dtype=np.uint8))
+
+
+def sample_depth(path: Path, x: float, y: float) -> float | None:
+    """A depth map's value at a Lambert-93 point (None outside it or where it has no data)."""
+    with rasterio.open(path) as src:
+        left, bottom, right, top = src.bounds
+        if not (left <= x < right and bottom <= y < top):
+            return None
+        (value,) = next(src.sample([(x, y)], masked=True))
+    return None if np.ma.is_masked(value) or not math.isfinite(float(value)) else float(value)
