@@ -58,9 +58,7 @@ def test_an_sql_error_is_a_message_not_a_traceback(tmp_path, capsys):
     assert "batimnet" in err and "SHOW TABLES" in err and "Traceback" not in err
 
 
-def test_backfill_submits_the_territory_and_says_when_no_daemon_runs(
-    tmp_path, monkeypatch, capsys
-):
+def test_backfill_submits_the_territory_and_says_when_no_daemon_runs(tmp_path, monkeypatch, capsys):
     import dagster as dg
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
