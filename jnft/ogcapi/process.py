@@ -166,7 +166,7 @@ def run_flood_scenario(
     Dagster run ids. Raises with one line per refused file or failed step."""
     from jnft.assets.simulation import FLOOD_KEY
     from jnft.orchestration.definitions import build_definitions
-    from jnft.orchestration.demo import QUIET, problems_of
+    from jnft.orchestration.demo import materialize_quietly, problems_of
     from jnft.orchestration.partitions import register, register_tiles, scenarios_partitions
     from jnft.orchestration.resources import LakehouseResource
 
@@ -186,14 +186,7 @@ def run_flood_scenario(
     runs, problems = [], []
     with _RUNNING:
         for step in steps:
-            result = dg.materialize(
-                assets,
-                instance=instance,
-                resources=resources,
-                run_config=QUIET,
-                raise_on_error=False,
-                **step,
-            )
+            result = materialize_quietly(assets, instance, resources, **step)
             runs.append(result.run_id)
             problems += problems_of(result)
             if not result.success:

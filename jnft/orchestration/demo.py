@@ -60,6 +60,25 @@ def problems_of(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
+def materialize_quietly(
+    assets: Sequence[dg.AssetsDefinition],
+    instance: dg.DagsterInstance,
+    resources: dict,
+    **selection: Any,
+) -> dg.ExecuteInProcessResult:
+    """One in-process run that reports instead of raising: a refused delivery or a failed
+    step stops its own run's downstream assets, never the next runs (the lakehouse database
+    still gets built, holding the reasons)."""
+    return dg.materialize(
+        assets,
+        instance=instance,
+        resources=resources,
+        run_config=QUIET,
+        raise_on_error=False,
+        **selection,
+    )
+
+
 def materialize_all(
     instance: dg.DagsterInstance,
     defs: dg.Definitions,
@@ -108,16 +127,7 @@ def materialize_all(
     for label, kwargs in steps:
         started = time.perf_counter()
         log.info("materializing %s ...", label)
-        # A refused delivery or a failed step stops its own run's downstream assets, never
-        # the next runs: the lakehouse database still gets built, holding the reasons.
-        result = dg.materialize(
-            assets,
-            instance=instance,
-            resources=resources,
-            run_config=QUIET,
-            raise_on_error=False,
-            **kwargs,
-        )
+        result = materialize_quietly(assets, instance, resources, **kwargs)
         log.info("%s done in %.1f s", label, time.perf_counter() - started)
         for line in problems_of(result):
             log.warning("%s", line)
