@@ -10,6 +10,7 @@ import dagster as dg
 
 from jnft.assets.checks import criteria_check_results, criteria_check_specs
 from jnft.assets.metadata import landing_metadata
+from jnft.assets.pods import LAYER_CONTAINER, k8s_op_tags
 from jnft.ingest.bronze import land_files
 from jnft.kinds import Scope, kind_of
 from jnft.lakehouse.history import current
@@ -124,6 +125,7 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
         description=f"**{fiche.title}** — {fiche.description}",
         owners=fiche.owners,
         tags={"role": fiche.role, "theme": fiche.theme, "layer": "silver"},
+        op_tags=k8s_op_tags(LAYER_CONTAINER),
         kinds={"delta", fiche.kind},
         partitions_def=tiles if fiche.tiled else None,
         required_resource_keys={"lakehouse"},

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 
 from jnft.assets.factory import silver_key
 from jnft.assets.metadata import png_markdown
+from jnft.assets.pods import FLOOD_CONTAINER, k8s_op_tags
 from jnft.formats import preview
 from jnft.lakehouse import read
 from jnft.lakehouse.store import Lakehouse
@@ -142,6 +143,7 @@ def build_flood_asset(
         "the tile (tiles are seamless).",
         owners=["team:risques"],
         tags={"layer": "gold", "theme": "inondation"},
+        op_tags=k8s_op_tags(FLOOD_CONTAINER),
         kinds={"numba", "cog", "delta"},
         required_resource_keys={"lakehouse"},
         check_specs=[

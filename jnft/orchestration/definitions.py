@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from jnft.assets.catalog import build_catalog_asset
@@ -20,6 +22,19 @@ from jnft.quality.fiche import load_fiches
 from jnft.settings import Settings, load_settings
 
 
+def step_executor() -> dg.ExecutorDefinition | None:
+    """Where a run's steps execute: in the run's process by default; one Kubernetes pod per
+    step with `JNFT_EXECUTOR=k8s` (dagster-k8s, installed in infra/Dockerfile's image), each
+    sized by its op tags (jnft/assets/pods.py)."""
+    if os.environ.get("JNFT_EXECUTOR", "") not in ("", "k8s"):
+        raise ValueError(f"JNFT_EXECUTOR={os.environ['JNFT_EXECUTOR']}: unset, or k8s")
+    if os.environ.get("JNFT_EXECUTOR") != "k8s":
+        return None
+    from dagster_k8s import k8s_job_executor
+
+    return k8s_job_executor
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The project's assets, schedules, sensors and resources, from its fiches."""
     fiches = load_fiches(settings.concepts)
@@ -34,6 +49,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=[gauge_schedule] if gauge_schedule else [],
         sensors=[territory_tiles_sensor, scenarios_sensor, build_inbox_sensor(fiches)],
         resources={"lakehouse": LakehouseResource.from_settings(settings)},
+        executor=step_executor(),
     )
 
 
