@@ -211,9 +211,21 @@ def test_layer_materializations_are_rows_in_postgres(deployment, postgres):
 
 
 def test_the_daemon_ticks_the_scenarios_sensor_which_registers_the_scenario(daemon, postgres):
-    # A tick that only adds partitions requests no run: Dagster records it as skipped.
-    (result,) = sensor_ticks(postgres, "scenarios_sensor")[0]["dynamic_partitions_request_results"]
-    assert (result["partitions_def_name"], result["added_partitions"]) == ("scenarios", [SCENARIO])
+    # A tick that only adds partitions requests no run: Dagster records it as skipped. The
+    # daemon may tick before the code location is up (adding nothing): the tick that added
+    # the scenario is looked for among the first minute's.
+    deadline = time.monotonic() + 60
+    while True:
+        added = [
+            (result["partitions_def_name"], result["added_partitions"])
+            for tick in sensor_ticks(postgres, "scenarios_sensor")
+            for result in tick.get("dynamic_partitions_request_results", [])
+            if result["added_partitions"]
+        ]
+        if added or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert added == [("scenarios", [SCENARIO])]
     registered = query(
         postgres, "SELECT partition FROM dynamic_partitions WHERE partitions_def_name = 'scenarios'"
     )
