@@ -53,3 +53,32 @@ def write_las(
     las.x, las.y, las.z = x, y, z
     las.classification = np.full(len(x), 2, np.uint8) if classification is None else classification
     las.write(str(path))
+
+
+# The sample project's scenarios, materialized by the end-to-end tests.
+SAMPLE_SCENARIOS = ["crue_q100", "crue_q1000", "submersion_tempete_slr60"]
+
+
+def materialize_sample(sources, root):
+    """Every asset of this checkout's project over `sources` into a lakehouse at `root`, on an
+    ephemeral instance, as the demo does: (instance, the runs' results)."""
+    import dagster as dg
+
+    from jnft.orchestration.definitions import defs
+    from jnft.orchestration.demo import materialize_all
+    from jnft.orchestration.partitions import (
+        register,
+        register_tiles,
+        scenarios_partitions,
+        territory_tiles,
+    )
+    from jnft.orchestration.resources import LakehouseResource
+
+    instance = dg.DagsterInstance.ephemeral()
+    tiles = territory_tiles(sources)
+    register_tiles(instance, tiles)
+    register(instance, SAMPLE_SCENARIOS, scenarios_partitions)
+    resource = LakehouseResource(root=str(root), sources=str(sources))
+    return instance, materialize_all(
+        instance, defs, tiles, {"lakehouse": resource}, SAMPLE_SCENARIOS
+    )

@@ -8,20 +8,22 @@ import pytest
 
 from jnft.assets.simulation import FLOOD_KEY, VOLUME_CHECK
 from jnft.lakehouse.database import connect
+from jnft.lakehouse.store import Lakehouse
 from jnft.orchestration.definitions import defs
-from jnft.orchestration.demo import materialize_all
-from jnft.orchestration.partitions import (
-    register,
-    register_tiles,
-    scenarios_partitions,
-    territory_tiles,
-)
+from jnft.orchestration.partitions import register_tiles
 from jnft.orchestration.resources import LakehouseResource
 from jnft.quality.fiche import load_fiches
-from tests.factories import CONCEPTS_DIR, PROJECT_DIR, SQL_DIR
+from tests.factories import (
+    CONCEPTS_DIR,
+    PROJECT_DIR,
+    SQL_DIR,
+    materialize_sample,
+)
+from tests.factories import (
+    SAMPLE_SCENARIOS as SCENARIOS,
+)
 
 FICHES = load_fiches(CONCEPTS_DIR)
-SCENARIOS = ["crue_q100", "crue_q1000", "submersion_tempete_slr60"]
 
 pytestmark = pytest.mark.integration
 
@@ -29,13 +31,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def materialized(small_sources, tmp_path_factory):
     root = tmp_path_factory.mktemp("lake")
-    instance = dg.DagsterInstance.ephemeral()
-    tiles = territory_tiles(small_sources)
-    register_tiles(instance, tiles)
-    register(instance, SCENARIOS, scenarios_partitions)
-    resource = LakehouseResource(root=str(root), sources=str(small_sources))
-    results = materialize_all(instance, defs, tiles, {"lakehouse": resource}, SCENARIOS)
-    return instance, resource.store(), results
+    instance, results = materialize_sample(small_sources, root)
+    return instance, Lakehouse.at(root), results
 
 
 def test_every_asset_and_partition_is_materialized(materialized):

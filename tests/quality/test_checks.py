@@ -99,15 +99,19 @@ def test_restricted_data_must_not_reach_public_outputs():
     assert failing(fiche, dataclasses.replace(GOOD, gold_geo=None)) == set()
 
 
+# A DEM's observation: 5 m tiles over the territory (half a cell beyond it, as IGN's grids).
+RASTER = dataclasses.replace(
+    GOOD,
+    columns=[],
+    geometry_types=[],
+    resolutions=[5.0],
+    gold_geo=None,
+    bbox=(379_997.5, 6_540_002.5, 399_997.5, 6_550_002.5),
+)
+
+
 def test_raster_resolution_and_cog_layout_are_checked():
-    raster = dataclasses.replace(
-        GOOD,
-        columns=[],
-        geometry_types=[],
-        resolutions=[5.0],
-        gold_geo=None,
-        bbox=(379_997.5, 6_540_002.5, 399_997.5, 6_550_002.5),
-    )
+    raster = RASTER
     assert failing(MNT, raster) == set()  # half a cell over the territory is within precision
     assert failing(MNT, dataclasses.replace(raster, resolutions=[25.0])) == {"c08_precision"}
     assert failing(MNT, dataclasses.replace(raster, cog_problems=["t.tif: not tiled"])) == {
@@ -157,14 +161,7 @@ def test_quarantined_rows_are_named_by_a_few_of_their_ids():
 
 
 def test_a_grid_stored_in_another_crs_than_declared_fails_c8_and_c10():
-    raster = dataclasses.replace(
-        GOOD,
-        columns=[],
-        geometry_types=[],
-        resolutions=[5.0],
-        gold_geo=None,
-        bbox=(379_997.5, 6_540_002.5, 399_997.5, 6_550_002.5),
-    )
+    raster = RASTER
     assert failing(MNT, dataclasses.replace(raster, crs=["EPSG:2154"])) == set()
     geocentric = evaluate(MNT, dataclasses.replace(raster, crs=["EPSG:4978"]), TODAY)
     assert {c for c, o in geocentric.items() if not o.passed} == {"c08_precision", "c10_standard"}

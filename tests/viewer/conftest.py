@@ -14,24 +14,12 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-import dagster as dg
 import pytest
 import uvicorn
 
-from jnft.orchestration.definitions import defs
-from jnft.orchestration.demo import materialize_all
-from jnft.orchestration.partitions import (
-    register,
-    register_tiles,
-    scenarios_partitions,
-    territory_tiles,
-)
-from jnft.orchestration.resources import LakehouseResource
 from jnft.settings import Settings
 from jnft.viewer import create_app
-from tests.factories import SETTINGS
-
-SCENARIOS = ["crue_q100", "crue_q1000", "submersion_tempete_slr60"]
+from tests.factories import SETTINGS, materialize_sample
 
 
 @pytest.fixture(scope="package")
@@ -39,12 +27,7 @@ def viewer_settings(small_sources, tmp_path_factory) -> Settings:
     """Settings of this checkout's project over a freshly materialized small territory
     (package scope: the API and browser tests share one materialization)."""
     root = tmp_path_factory.mktemp("lake")
-    instance = dg.DagsterInstance.ephemeral()
-    tiles = territory_tiles(small_sources)
-    register_tiles(instance, tiles)
-    register(instance, SCENARIOS, scenarios_partitions)
-    resource = LakehouseResource(root=str(root), sources=str(small_sources))
-    results = materialize_all(instance, defs, tiles, {"lakehouse": resource}, SCENARIOS)
+    _, results = materialize_sample(small_sources, root)
     assert all(r.success for r in results)
     return dataclasses.replace(SETTINGS, lakehouse=root, sources=small_sources)
 
