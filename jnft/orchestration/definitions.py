@@ -26,9 +26,10 @@ def step_executor() -> dg.ExecutorDefinition | None:
     """Where a run's steps execute: in the run's process by default; one Kubernetes pod per
     step with `JNFT_EXECUTOR=k8s` (dagster-k8s, installed in infra/Dockerfile's image), each
     sized by its op tags (jnft/assets/pods.py)."""
-    if os.environ.get("JNFT_EXECUTOR", "") not in ("", "k8s"):
-        raise ValueError(f"JNFT_EXECUTOR={os.environ['JNFT_EXECUTOR']}: unset, or k8s")
-    if os.environ.get("JNFT_EXECUTOR") != "k8s":
+    chosen = os.environ.get("JNFT_EXECUTOR", "")
+    if chosen not in ("", "k8s"):
+        raise ValueError(f"JNFT_EXECUTOR={chosen}: unset, or k8s")
+    if not chosen:
         return None
     from dagster_k8s import k8s_job_executor
 

@@ -111,10 +111,9 @@ RASTER = dataclasses.replace(
 
 
 def test_raster_resolution_and_cog_layout_are_checked():
-    raster = RASTER
-    assert failing(MNT, raster) == set()  # half a cell over the territory is within precision
-    assert failing(MNT, dataclasses.replace(raster, resolutions=[25.0])) == {"c08_precision"}
-    assert failing(MNT, dataclasses.replace(raster, cog_problems=["t.tif: not tiled"])) == {
+    assert failing(MNT, RASTER) == set()  # half a cell over the territory is within precision
+    assert failing(MNT, dataclasses.replace(RASTER, resolutions=[25.0])) == {"c08_precision"}
+    assert failing(MNT, dataclasses.replace(RASTER, cog_problems=["t.tif: not tiled"])) == {
         "c10_standard"
     }
 
@@ -161,9 +160,8 @@ def test_quarantined_rows_are_named_by_a_few_of_their_ids():
 
 
 def test_a_grid_stored_in_another_crs_than_declared_fails_c8_and_c10():
-    raster = RASTER
-    assert failing(MNT, dataclasses.replace(raster, crs=["EPSG:2154"])) == set()
-    geocentric = evaluate(MNT, dataclasses.replace(raster, crs=["EPSG:4978"]), TODAY)
+    assert failing(MNT, dataclasses.replace(RASTER, crs=["EPSG:2154"])) == set()
+    geocentric = evaluate(MNT, dataclasses.replace(RASTER, crs=["EPSG:4978"]), TODAY)
     assert {c for c, o in geocentric.items() if not o.passed} == {"c08_precision", "c10_standard"}
     assert "stored in ['EPSG:4978'], not the declared EPSG:2154" in (
         geocentric["c10_standard"].description

@@ -79,7 +79,9 @@ function addOverlays(map, territory) {
     map.addLayer({ id: "buildings-3d", type: "fill-extrusion", source: buildings, "source-layer": buildings,
       layout: { visibility: "none" },
       paint: { "fill-extrusion-color": "#c0502e", "fill-extrusion-opacity": 0.9,
-        "fill-extrusion-height": ["coalesce", ["get", territory.height_column || "hauteur"], 3] } });
+        // The buildings role's height column, else one storey: no product's name here.
+        "fill-extrusion-height": territory.height_column
+          ? ["coalesce", ["get", territory.height_column], 3] : 3 } });
   }
 }
 
