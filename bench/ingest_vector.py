@@ -1,12 +1,14 @@
 """Vector ingestion and history merge at scale.
 
-1. Ingest 1,000,000 building polygons from a GeoPackage into the Delta layer (read, repair,
+1. Ingest N building polygons from a GeoPackage into the Delta layer (read in batches, repair,
    reproject when needed, ids, bbox, tile, row hash, first merge), against
-   `geopandas.read_file(engine="pyogrio").to_parquet()` on the same file.
-2. Merge a second vintage with 5 % of the rows changed into that history, against rewriting
-   the table (read it whole, close and append in memory, overwrite).
+   `geopandas.read_file(engine="pyogrio").to_parquet()` on the same file, for each N of
+   `--rows` (default 1 M and 4 M): the peak memory of ours must stay flat in N (within 10 %)
+   and at most the baseline's.
+2. Merge a second vintage with 5 % of the rows changed into the history of the first N,
+   against rewriting the table (read it whole, close and append in memory, overwrite).
 
-Run: `python bench/ingest_vector.py [--rows N] [--repeats R]`; writes
+Run: `python bench/ingest_vector.py [--rows N [N ...]] [--repeats R]`; writes
 bench/results/ingest_vector.json.
 """
 
@@ -38,8 +40,9 @@ COLUMNS = {
 }
 
 
-def synthetic_buildings(n: int, seed: int = 0) -> pa.Table:
-    """n rectangles spread over 10 × 10 tiles of 10 km, BD TOPO-like attributes."""
+def synthetic_buildings(n: int, seed: int = 0, start: int = 0) -> pa.Table:
+    """n rectangles spread over 10 × 10 tiles of 10 km, BD TOPO-like attributes; ids from
+    `start`."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(300_000, 400_000, n)
     y = rng.uniform(6_500_000, 6_600_000, n)
@@ -50,7 +53,7 @@ def synthetic_buildings(n: int, seed: int = 0) -> pa.Table:
     usages = np.array(["Résidentiel", "Commercial et services", "Industriel", "Agricole"])
     return pa.table(
         {
-            "cleabs": pa.array([f"BATIMENT{i:016d}" for i in range(n)]),
+            "cleabs": pa.array([f"BATIMENT{i:016d}" for i in range(start, start + n)]),
             "usage_1": pa.array(usages[rng.integers(0, 4, n)]),
             "hauteur": pa.array(np.round(rng.uniform(3, 30, n), 1)),
             "nombre_de_logements": pa.array(rng.integers(0, 20, n).astype(np.int32)),
@@ -64,7 +67,7 @@ def synthetic_buildings(n: int, seed: int = 0) -> pa.Table:
     )
 
 
-def write_gpkg(table: pa.Table, path: Path) -> None:
+def write_gpkg(table: pa.Table, path: Path, append: bool = False) -> None:
     pyogrio.write_arrow(
         table,
         path,
@@ -73,7 +76,15 @@ def write_gpkg(table: pa.Table, path: Path) -> None:
         geometry_name="geometry",
         geometry_type="MultiPolygon",
         crs="EPSG:2154",
+        append=append,
     )
+
+
+def write_buildings(n: int, path: Path, chunk: int = 1_000_000) -> None:
+    """n buildings written chunk by chunk (the generator's memory stays that of a chunk)."""
+    for start in range(0, n, chunk):
+        rows = synthetic_buildings(min(chunk, n - start), seed=start, start=start)
+        write_gpkg(rows, path, append=start > 0)
 
 
 def prepare_ours_ingest(gpkg: Path, lake: Path) -> tuple:
@@ -211,103 +222,116 @@ def second_vintage(lake: Path, out: Path, share: float, seed: int = 1) -> int:
     return int(changed.sum())
 
 
+def _ingest_at(rows: int, work: Path, repeats: int) -> tuple[Path, dict]:
+    gpkg = work / f"batiment-{rows}.gpkg"
+    print(f"writing {rows:,} buildings to {gpkg} ...", flush=True)
+    write_buildings(rows, gpkg)
+    print(f"ingest of {rows:,} rows: ours = GeoPackage -> Delta layer; baseline = geopandas")
+    lake = work / "lake"
+    measured = harness.compare(
+        (prepare_ours_ingest, ours_ingest, (gpkg, lake)),
+        (prepare_baseline_ingest, baseline_ingest, (gpkg, work / "baseline.parquet")),
+        repeats,
+        setup=lambda: shutil.rmtree(lake, ignore_errors=True),
+    )
+    return gpkg, measured
+
+
+def _merge_at(gpkg: Path, work: Path, change: float, repeats: int) -> tuple[dict, int]:
+    lake = work / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    ours_ingest(*prepare_ours_ingest(gpkg, lake))
+    changed = second_vintage(lake, work / "v2.parquet", change)
+    base_lake = work / "base_lake"
+    shutil.copytree(lake, base_lake)
+    classic = work / "classic"
+
+    import polars as pl
+    from deltalake import DeltaTable, write_deltalake
+
+    versions = pl.from_arrow(DeltaTable(str(lake / "silver/batiment/versions")).to_pyarrow_table())
+    write_deltalake(
+        str(classic),
+        versions.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("valid_to")).to_arrow(),
+        partition_by=["tile"],
+    )
+    del versions
+    classic_base = work / "classic_base"
+    shutil.copytree(classic, classic_base)
+
+    def reset() -> None:
+        for target, base in ((lake, base_lake), (classic, classic_base)):
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(base, target)
+
+    measured = harness.compare(
+        (prepare_ours_merge, ours_merge, (lake, work / "v2.parquet")),
+        (prepare_baseline_merge, baseline_merge, (str(classic), work / "v2.parquet")),
+        repeats,
+        setup=reset,
+    )
+    return measured, changed
+
+
+def _report(
+    name: str, metric: str, baseline: str, measured: dict, rows: int, params: dict, **extra
+) -> dict:
+    result = harness.record(
+        name, f"{metric} throughput", "rows/s", measured, (rows, rows), baseline, params, **extra
+    )
+    print(
+        f"{metric} ({rows:,} rows): ours {result['ours']:,.0f} rows/s vs baseline "
+        f"{result['baseline']:,.0f} rows/s -> ratio {result['ratio']:.2f}; peak RSS ours "
+        f"{result['peak_rss_mb']:.0f} MB, baseline {result['baseline_peak_rss_mb']:.0f} MB"
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 4_000_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--change", type=float, default=0.05)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="jnft-bench-"))
+    results = []
     try:
-        gpkg = work / "batiment.gpkg"
-        print(f"writing {args.rows:,} buildings to {gpkg} ...", flush=True)
-        write_gpkg(synthetic_buildings(args.rows), gpkg)
-
-        print("ingest: ours = GeoPackage -> Delta layer; baseline = geopandas -> parquet")
-        lake = work / "lake"
-
-        def fresh_lake() -> None:
-            shutil.rmtree(lake, ignore_errors=True)
-
-        ingest = harness.compare(
-            (prepare_ours_ingest, ours_ingest, (gpkg, lake)),
-            (prepare_baseline_ingest, baseline_ingest, (gpkg, work / "baseline.parquet")),
-            args.repeats,
-            setup=fresh_lake,
-        )
-
-        print(f"merge of a vintage with {args.change:.0%} changes")
-        fresh_lake()
-        ours_ingest(*prepare_ours_ingest(gpkg, lake))
-        changed = second_vintage(lake, work / "v2.parquet", args.change)
-        base_lake = work / "base_lake"
-        shutil.copytree(lake, base_lake)
-        classic = work / "classic"
-
-        import polars as pl
-        from deltalake import DeltaTable, write_deltalake
-
-        versions = pl.from_arrow(
-            DeltaTable(str(lake / "silver/batiment/versions")).to_pyarrow_table()
-        )
-        write_deltalake(
-            str(classic),
-            versions.with_columns(
-                pl.lit(None, pl.Datetime("us", "UTC")).alias("valid_to")
-            ).to_arrow(),
-            partition_by=["tile"],
-        )
-        classic_base = work / "classic_base"
-        shutil.copytree(classic, classic_base)
-
-        def reset() -> None:
-            for target, base in ((lake, base_lake), (classic, classic_base)):
-                shutil.rmtree(target, ignore_errors=True)
-                shutil.copytree(base, target)
-
-        merge = harness.compare(
-            (prepare_ours_merge, ours_merge, (lake, work / "v2.parquet")),
-            (prepare_baseline_merge, baseline_merge, (str(classic), work / "v2.parquet")),
-            args.repeats,
-            setup=reset,
+        smallest = None
+        for rows in sorted(args.rows):
+            gpkg, ingest = _ingest_at(rows, work, args.repeats)
+            if smallest is None:
+                print(f"merge of a vintage with {args.change:.0%} changes into {rows:,} rows")
+                merge, changed = _merge_at(gpkg, work, args.change, args.repeats)
+                smallest = (rows, ingest["ours"]["peak_rss_mb"], merge, changed)
+            gpkg.unlink()
+            # Flat in the file size: the peak against that of the smallest file, same run.
+            flat = ingest["ours"]["peak_rss_mb"] / smallest[1]
+            results.append(
+                _report(
+                    f"ingest_vector.ingest.{rows}",
+                    "ingest",
+                    "geopandas.read_file(engine='pyogrio').to_parquet()",
+                    ingest,
+                    rows,
+                    {"rows": rows, "format": "GPKG"},
+                    peak_vs_smallest_file=round(flat, 3),
+                )
+            )
+            print(f"  peak of ours at {rows:,} rows / at {smallest[0]:,} rows: {flat:.3f}")
+        assert smallest is not None
+        rows, _, merge, changed = smallest
+        results.append(
+            _report(
+                "ingest_vector.scd2_merge",
+                "scd2_merge",
+                "full table rewrite (read all, close in memory, overwrite)",
+                merge,
+                rows,
+                {"rows": rows, "changed": changed, "change_share": args.change},
+            )
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-    results = []
-    for metric, name, measured, unit, params in (
-        (
-            "ingest",
-            "geopandas.read_file(engine='pyogrio').to_parquet()",
-            ingest,
-            "rows/s",
-            {"rows": args.rows, "format": "GPKG"},
-        ),
-        (
-            "scd2_merge",
-            "full table rewrite (read all, close in memory, overwrite)",
-            merge,
-            "rows/s",
-            {"rows": args.rows, "changed": changed, "change_share": args.change},
-        ),
-    ):
-        result = harness.record(
-            f"ingest_vector.{metric}",
-            f"{metric} throughput",
-            unit,
-            measured,
-            (args.rows, args.rows),
-            name,
-            params,
-        )
-        results.append(result)
-        ours_value, base_value = result["ours"], result["baseline"]
-        print(
-            f"{metric}: ours {ours_value:,.0f} {unit} vs baseline {base_value:,.0f} {unit} "
-            f"-> ratio {ours_value / base_value:.2f}; peak RSS ours "
-            f"{measured['ours']['peak_rss_mb']:.0f} MB, baseline "
-            f"{measured['baseline']['peak_rss_mb']:.0f} MB"
-        )
     print(f"written {harness.write('ingest_vector', results)}")
 
 

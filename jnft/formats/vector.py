@@ -1,10 +1,13 @@
-"""Vector deliveries read to Arrow (GPKG, Shapefile, GeoJSON, INSEE grid CSV, zipped or not):
-attributes plus WKB geometry in the source's CRS, text decoded as declared."""
+"""Vector deliveries read to Arrow (GPKG, Shapefile, GeoJSON, INSEE grid CSV, zipped or not),
+batch by batch through GDAL's Arrow stream: attributes plus WKB geometry in the source's CRS,
+text decoded as declared."""
 
 from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +22,11 @@ import shapely
 from jnft.formats.errors import SourceFileError
 from jnft.formats.geometry import crs_of
 
+# Rows per batch read from a vector file: large enough that per-batch overheads (a GDAL call,
+# a Parquet part, a NumPy pass) vanish, small enough that a batch and its prepared copies stay a
+# few tens of MB whatever the file's size.
+BATCH_ROWS = 65_536
+
 
 @dataclass(frozen=True)
 class RawLayer:
@@ -26,6 +34,105 @@ class RawLayer:
 
     table: pa.Table
     crs: pyproj.CRS
+
+
+@dataclass(frozen=True)
+class RawStream:
+    """A vector file read batch by batch: tables of attributes plus a WKB `geometry` column,
+    in the CRS the source declares. A batch that cannot be decoded raises `SourceFileError`."""
+
+    schema: pa.Schema
+    crs: pyproj.CRS
+    batches: Iterator[pa.Table]
+
+
+@contextmanager
+def open_vector(
+    path: Path,
+    fmt: str,
+    *,
+    layer: str | None,
+    columns: list[str],
+    fallback_crs: str | None,
+    encoding: str | None = None,
+    batch_size: int = BATCH_ROWS,
+) -> Iterator[RawStream]:
+    """Open a vector file (or the layer of a zip archive) as a stream of batches; the file's
+    CRS wins over the fiche's; a CRS in neither is an error. `encoding` is for DBF files
+    without a `.cpg`. The INSEE grid CSV is read whole (one line per 200 m square of a
+    territory: a few MB) and then cut into batches."""
+    if fmt == "INSEE-GRID-CSV":
+        raw = _read_insee_grid(path, columns)
+        yield RawStream(raw.table.schema, raw.crs, _slices(raw.table, batch_size))
+        return
+    dataset = archive_member(path, fmt, layer) if zipfile.is_zipfile(path) else str(path)
+    with ExitStack() as stack:
+        with _reading(path, fmt, encoding):
+            meta, reader = stack.enter_context(
+                pyogrio.raw.open_arrow(
+                    dataset,
+                    layer=layer if fmt == "GPKG" else None,
+                    columns=columns,
+                    encoding=encoding,
+                    batch_size=batch_size,
+                    use_pyarrow=True,
+                )
+            )
+        geometry_name = meta.get("geometry_name") or "wkb_geometry"
+        names = reader.schema.names
+        if geometry_name not in names:
+            raise SourceFileError(f"{path}: layer {layer!r} has no geometry column")
+        declared = meta.get("crs") or fallback_crs
+        if declared is None:
+            raise SourceFileError(f"{path}: the file has no CRS and the fiche declares none")
+        missing = sorted(set(columns) - set(names))
+        if missing:
+            hint = (
+                " (Shapefile field names are cut at 10 characters: map the short names)"
+                if fmt == "ESRI Shapefile" and any(len(m) > 10 for m in missing)
+                else ""
+            )
+            raise SourceFileError(f"{path}: layer {layer!r} lacks the columns {missing}{hint}")
+        renamed = ["geometry" if c == geometry_name else c for c in names]
+        schema = pa.schema(
+            [f.with_name(n) for f, n in zip(reader.schema, renamed, strict=True)],
+            reader.schema.metadata,
+        )
+
+        def batches() -> Iterator[pa.Table]:
+            while True:
+                with _reading(path, fmt, encoding):
+                    try:
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        return
+                table = pa.Table.from_batches([batch]).rename_columns(renamed)
+                _check_text_decoded(table, path, encoding)
+                yield table
+
+        yield RawStream(schema, crs_of(declared), batches())
+
+
+@contextmanager
+def _reading(path: Path, fmt: str, encoding: str | None) -> Iterator[None]:
+    """GDAL's errors while a file is opened or read, as errors for people."""
+    try:
+        yield
+    except UnicodeDecodeError as error:
+        raise SourceFileError(
+            f"{path}: text attributes are not UTF-8 and no encoding is declared "
+            f"({error.reason} at byte {error.start}); set source.encoding in the fiche "
+            "(e.g. cp1252 or latin-1) or deliver the .cpg file"
+        ) from error
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:
+        raise SourceFileError(f"{path}: not a readable {fmt} file ({error})") from error
+    except OSError as error:  # GDAL failing midway through a truncated or corrupt file
+        raise SourceFileError(f"{path}: not a readable {fmt} file ({error})") from error
+
+
+def _slices(table: pa.Table, size: int) -> Iterator[pa.Table]:
+    for start in range(0, table.num_rows, size):
+        yield table.slice(start, size)
 
 
 def read_vector(
@@ -37,42 +144,13 @@ def read_vector(
     fallback_crs: str | None,
     encoding: str | None = None,
 ) -> RawLayer:
-    """Read a vector file (or the layer of a zip archive); the file's CRS wins over the
-    fiche's; a CRS in neither is an error. `encoding` is for DBF files without a `.cpg`."""
-    if fmt == "INSEE-GRID-CSV":
-        return _read_insee_grid(path, columns)
-    dataset = archive_member(path, fmt, layer) if zipfile.is_zipfile(path) else str(path)
-    try:
-        meta, table = pyogrio.read_arrow(
-            dataset, layer=layer if fmt == "GPKG" else None, columns=columns, encoding=encoding
-        )
-    except UnicodeDecodeError as error:
-        raise SourceFileError(
-            f"{path}: text attributes are not UTF-8 and no encoding is declared "
-            f"({error.reason} at byte {error.start}); set source.encoding in the fiche "
-            "(e.g. cp1252 or latin-1) or deliver the .cpg file"
-        ) from error
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as error:
-        raise SourceFileError(f"{path}: not a readable {fmt} file ({error})") from error
-    _check_text_decoded(table, path, encoding)
-    geometry_name = meta.get("geometry_name") or "wkb_geometry"
-    if geometry_name not in table.column_names:
-        raise SourceFileError(f"{path}: layer {layer!r} has no geometry column")
-    table = table.rename_columns(
-        ["geometry" if c == geometry_name else c for c in table.column_names]
-    )
-    declared = meta.get("crs") or fallback_crs
-    if declared is None:
-        raise SourceFileError(f"{path}: the file has no CRS and the fiche declares none")
-    missing = sorted(set(columns) - set(table.column_names))
-    if missing:
-        hint = (
-            " (Shapefile field names are cut at 10 characters: map the short names)"
-            if fmt == "ESRI Shapefile" and any(len(m) > 10 for m in missing)
-            else ""
-        )
-        raise SourceFileError(f"{path}: layer {layer!r} lacks the columns {missing}{hint}")
-    return RawLayer(table, crs_of(declared))
+    """A whole vector file in memory (see `open_vector`, which streams it)."""
+    with open_vector(
+        path, fmt, layer=layer, columns=columns, fallback_crs=fallback_crs, encoding=encoding
+    ) as stream:
+        parts = list(stream.batches)
+        table = pa.concat_tables(parts) if parts else stream.schema.empty_table()
+        return RawLayer(table, stream.crs)
 
 
 def _check_text_decoded(table: pa.Table, path: Path, encoding: str | None) -> None:

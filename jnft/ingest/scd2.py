@@ -6,6 +6,7 @@ costs a 5 % write."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -20,7 +21,8 @@ from deltalake import (
     write_deltalake,
 )
 
-from jnft.lakehouse.delta import ensure_table, frame_of, open_table
+from jnft.ingest.staging import Incoming, TableRows
+from jnft.lakehouse.delta import ensure_table, open_table
 from jnft.lakehouse.history import (
     CLOSURE_SCHEMA,
     COMMITS_SCHEMA,
@@ -37,6 +39,12 @@ from jnft.lakehouse.history import (
 from jnft.lakehouse.swap import commit_point
 
 REQUIRED_COLUMNS = ("feature_id", "row_hash", "tile")
+# Rows written per commit of the versions (see `_groups`): the Delta writer buffers about
+# 400 MB per million rows of a commit.
+GROUP_ROWS = 250_000
+_NO_CLOSURES = pl.DataFrame(
+    schema={"feature_id": pl.String, "valid_from": pl.Datetime("us", "UTC"), "tile": pl.String}
+)
 
 
 class VintageOrderError(ValueError):
@@ -85,7 +93,7 @@ WRITER = WriterProperties(
 )
 
 
-def _append(uri: str, data: pa.Table, vintage: dt.date, run_id: str) -> int:
+def _append(uri: str, data: pa.Table | pa.RecordBatchReader, vintage: dt.date, run_id: str) -> int:
     write_deltalake(
         uri,
         data,
@@ -153,16 +161,6 @@ def _diff(
     """Row numbers of `incoming` to insert, versions to close, and the counts of each kind.
     A current feature absent from `incoming` is closed unless its id is `unknown` (delivered
     but unreadable: quarantined, not demolished)."""
-    if current.is_empty():  # a first load: everything is new, nothing to join
-        rows = pl.Series("row", range(incoming.height), dtype=pl.UInt32)
-        closes = pl.DataFrame(
-            schema={
-                "feature_id": pl.String,
-                "valid_from": pl.Datetime("us", "UTC"),
-                "tile": pl.String,
-            }
-        )
-        return rows, closes, {"inserted": incoming.height, "changed": 0, "closed": 0}
     stale = current.clear()
     if _has_duplicates(current["feature_id"]):
         # A feature open twice (a move between tiles merged tile by tile): the newest wins and
@@ -232,14 +230,14 @@ def _write_commits(uri: str, keys: Pending, state: str) -> None:
     )
 
 
-def _incoming_keys(rows: pa.Table) -> pl.DataFrame:
-    """(feature_id, row_hash, tile) of a vintage, refused when ids repeat."""
-    missing = [c for c in REQUIRED_COLUMNS if c not in rows.column_names]
+def _incoming(rows: pa.Table | Incoming) -> Incoming:
+    """The rows of a vintage, refused when system columns lack or ids repeat."""
+    incoming = TableRows(rows) if isinstance(rows, pa.Table) else rows
+    missing = [c for c in REQUIRED_COLUMNS if c not in incoming.schema.names]
     if missing:
         raise ValueError(f"rows lack the system columns {missing}")
-    incoming = frame_of(rows.select(["feature_id", "row_hash", "tile"]))
-    if _has_duplicates(incoming["feature_id"]):
-        duplicated = incoming.filter(pl.col("feature_id").is_duplicated())["feature_id"].unique()
+    duplicated = incoming.duplicated_ids()
+    if len(duplicated):
         raise ValueError(
             f"{len(duplicated)} feature_id values are duplicated in the vintage "
             f"(e.g. {duplicated.head(3).to_list()}); quarantine duplicates before merging"
@@ -247,7 +245,7 @@ def _incoming_keys(rows: pa.Table) -> pl.DataFrame:
     return incoming
 
 
-def _merge_scope(incoming: pl.DataFrame, versions_uri: str, tiles: list[str] | None) -> list[str]:
+def _merge_scope(counts: dict[str, int], versions_uri: str, tiles: list[str] | None) -> list[str]:
     """The tiles a merge covers (by default the vintage's and the table's); every incoming row
     must lie in them."""
     if tiles is None:
@@ -257,20 +255,35 @@ def _merge_scope(incoming: pl.DataFrame, versions_uri: str, tiles: list[str] | N
             if versions_table is None
             else sorted({p["tile"] for p in versions_table.partitions()})
         )
-        tiles = sorted(set(incoming["tile"].unique().to_list()) | set(existing))
-    outside = incoming.filter(~pl.col("tile").is_in(tiles))
-    if len(outside):
+        tiles = sorted(set(counts) | set(existing))
+    outside = sorted(set(counts) - set(tiles))
+    if outside:
         raise ValueError(
-            f"{len(outside)} rows fall in tiles outside the merge scope {tiles}: "
-            f"{outside['tile'].unique().to_list()[:5]}"
+            f"{sum(counts[t] for t in outside)} rows fall in tiles outside the merge scope "
+            f"{tiles}: {outside[:5]}"
         )
     return tiles
+
+
+def _groups(counts: dict[str, int]) -> list[list[str]]:
+    """Tiles in groups of about `GROUP_ROWS` rows, each group written in one commit: the
+    Delta writer holds every file of a commit open until its end, so a commit's size bounds
+    the memory of a merge; a tile stays in one group (one file per tile and merge)."""
+    groups: list[list[str]] = [[]]
+    size = 0
+    for tile in sorted(counts):
+        if size and size + counts[tile] > GROUP_ROWS:
+            groups.append([])
+            size = 0
+        groups[-1].append(tile)
+        size += counts[tile]
+    return [g for g in groups if g]
 
 
 def merge_vintage(
     versions_uri: str,
     closures_uri: str,
-    rows: pa.Table,
+    rows: pa.Table | Incoming,
     vintage: dt.date,
     *,
     tiles: list[str] | None = None,
@@ -292,8 +305,9 @@ def merge_vintage(
     (`publish_merges`) once audited. `pending` are merges of the same run staged before this
     one, which it builds on.
     """
-    incoming = _incoming_keys(rows)
-    tiles = _merge_scope(incoming, versions_uri, tiles)
+    incoming = _incoming(rows)
+    counts_in = incoming.tile_counts()
+    tiles = _merge_scope(counts_in, versions_uri, tiles)
     ensure_commits(versions_uri)
     last = last_vintage(versions_uri, closures_uri, tiles, pending)
     if last is not None and vintage < last:
@@ -304,7 +318,18 @@ def merge_vintage(
 
     valid_from = vintage_timestamp(vintage)
     current = current_state(versions_uri, closures_uri, tiles, pending)
-    to_insert, to_close, counts = _diff(incoming, current, complete, unknown)
+    if current.is_empty():  # a first load: everything is new; no key to read, nothing to join
+        to_insert: np.ndarray | None = None
+        inserted = counts_in
+        to_close = _NO_CLOSURES
+        counts = {"inserted": sum(counts_in.values()), "changed": 0, "closed": 0}
+    else:
+        keys = incoming.keys()
+        rows_in, to_close, counts = _diff(keys, current, complete, unknown)
+        chosen = keys[rows_in.sort().to_numpy()]
+        to_insert = chosen["row"].to_numpy()
+        tally = chosen["tile"].value_counts()
+        inserted = dict(zip(tally["tile"].to_list(), tally["count"].to_list(), strict=True))
     same_vintage = to_close.filter(pl.col("valid_from") == valid_from)
     if len(same_vintage):
         raise VintageOrderError(
@@ -313,13 +338,15 @@ def merge_vintage(
             "merge a correction as a new vintage"
         )
 
-    unchanged = incoming.height - counts["inserted"] - counts["changed"]
+    unchanged = sum(counts_in.values()) - counts["inserted"] - counts["changed"]
     closures_version = versions_version = None
     # Begun, closures, versions, then published: readers hide a merge begun and not published,
     # so a merge killed between its commits is never seen, and its re-run (a new run id) starts
     # again from the published state.
     keys = pending_keys(run_id, tiles, vintage)
-    writes = bool(to_close.height or len(to_insert))  # a merge that changes nothing commits nothing
+    writes = bool(
+        to_close.height or counts["inserted"] + counts["changed"]
+    )  # a merge that changes nothing commits nothing
     if writes:
         _write_commits(commits_uri(versions_uri), keys, "begun")
         commit_point("merge.begun")
@@ -333,13 +360,20 @@ def merge_vintage(
             closures_uri, closures.to_arrow().cast(CLOSURE_SCHEMA), vintage, run_id
         )
         commit_point("closures.appended")
-    if len(to_insert):
-        # Copying a table is costly (geometries): take rows only when some are left out.
-        new_rows = (
-            rows if len(to_insert) == rows.num_rows else rows.take(to_insert.sort().to_arrow())
-        )
-        new_rows = with_version_columns(new_rows, vintage, valid_from, run_id)
-        versions_version = _append(versions_uri, new_rows, vintage, run_id)
+    if counts["inserted"] + counts["changed"]:
+        for group in _groups(inserted):
+            new_rows = (
+                with_version_columns(batch, vintage, valid_from, run_id)
+                for batch in incoming.batches(group, to_insert)
+            )
+            first = next(new_rows, None)
+            if first is None:
+                continue
+            reader = pa.RecordBatchReader.from_batches(
+                first.schema,
+                (b for t in itertools.chain([first], new_rows) for b in t.to_batches()),
+            )
+            versions_version = _append(versions_uri, reader, vintage, run_id)
         commit_point("versions.appended")
     ensure_table(closures_uri, CLOSURE_SCHEMA, ["tile"])
     if publish and writes:

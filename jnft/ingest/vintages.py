@@ -8,17 +8,17 @@ import datetime as dt
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 
 from jnft.formats.errors import SourceFileError
 from jnft.ingest.bronze import BronzeEntry
 from jnft.ingest.quarantine import QUARANTINE_SCHEMA, reject_file, write_quarantine
 from jnft.ingest.scd2 import MergeResult, ensure_commits, merge_vintage
+from jnft.ingest.staging import Incoming, SpooledRows, TableRows
 from jnft.lakehouse.delta import ensure_table, frame_of, open_table
 from jnft.lakehouse.history import COMMIT_KEY, Pending, commits_uri, pending_keys
 from jnft.lakehouse.store import Lakehouse
@@ -134,7 +134,7 @@ def _existing_tiles(store: Lakehouse, concept: str) -> set[str]:
 
 @dataclass
 class VintageRows:
-    rows: pa.Table
+    rows: pa.Table | Incoming
     complete: bool = True  # False when a file, or a row without its id, was quarantined
     unknown: frozenset[str] = frozenset()  # ids of rows quarantined: never closed for absence
 
@@ -168,33 +168,16 @@ def merge_vintages(
             report.skipped_vintages.append(vintage.isoformat())
             continue
         built = rows_of(files, wanted, report)
-        rows = built.rows
-        if not built.complete:
-            report.incomplete_vintages.append(vintage.isoformat())
-        scope = (
-            tiles
-            if tiles is not None
-            else sorted(set(rows["tile"].to_pylist()) | _existing_tiles(store, concept))
-        )
-        pending = [t for t in scope if wanted(t)]
-        if not pending:
+        try:
+            result = _merge_built(
+                store, concept, built, vintage, tiles, wanted, run_id, staged, report
+            )
+        finally:
+            if isinstance(built.rows, SpooledRows):
+                built.rows.close()
+        if result is None:
             report.skipped_vintages.append(vintage.isoformat())
             continue
-        in_pending = pc.is_in(rows["tile"], pa.array(pending, pa.string()))
-        if not pc.all(in_pending).as_py():
-            rows = rows.filter(in_pending)
-        result = merge_vintage(
-            store.table_uri(concept, "versions"),
-            store.table_uri(concept, "closures"),
-            rows,
-            vintage,
-            tiles=pending,
-            run_id=run_id,
-            complete=built.complete,
-            unknown=built.unknown,
-            publish=not staged,
-            pending=report.pending(),
-        )
         if staged and not result.is_noop:
             report.staged.append(pending_keys(run_id, list(result.tiles), vintage))
         _log_merge(store, concept, result, key, run_id)
@@ -202,7 +185,57 @@ def merge_vintages(
     return report
 
 
+def _merge_built(
+    store: Lakehouse,
+    concept: str,
+    built: VintageRows,
+    vintage: dt.date,
+    tiles: list[str] | None,
+    wanted: Callable[[str], bool],
+    run_id: str,
+    staged: bool,
+    report: IngestReport,
+) -> MergeResult | None:
+    """Merge a vintage's rows into the tiles still wanting it (None: no tile does)."""
+    rows = TableRows(built.rows) if isinstance(built.rows, pa.Table) else built.rows
+    if not built.complete:
+        report.incomplete_vintages.append(vintage.isoformat())
+    scope = (
+        tiles
+        if tiles is not None
+        else sorted(set(rows.tile_counts()) | _existing_tiles(store, concept))
+    )
+    pending = [t for t in scope if wanted(t)]
+    if not pending:
+        return None
+    return merge_vintage(
+        store.table_uri(concept, "versions"),
+        store.table_uri(concept, "closures"),
+        rows.within(pending),
+        vintage,
+        tiles=pending,
+        run_id=run_id,
+        complete=built.complete,
+        unknown=built.unknown,
+        publish=not staged,
+        pending=report.pending(),
+    )
+
+
 T = TypeVar("T")
+
+
+class _Prepared(Protocol):
+    """A file's rows made ready to merge, beside the rows it rejected."""
+
+    @property
+    def quarantine(self) -> pa.Table: ...
+
+    @property
+    def repaired(self) -> int: ...
+
+
+L = TypeVar("L", bound=_Prepared)
 
 
 def readable_files(
@@ -236,15 +269,7 @@ def prepared_rows(
 ) -> VintageRows:
     """The rows of a vintage's readable files; their rejected rows to quarantine."""
     readable = readable_files(store, concept, files, read, report)
-    prepared = [layer for _, layer in readable]
-    if prepared:
-        write_quarantine(
-            store.table_uri(concept, "quarantine"),
-            pa.concat_tables([p.quarantine for p in prepared]),
-            [e.sha256 for e, _ in readable],
-        )
-    report.quarantined += sum(p.quarantine.num_rows for p in prepared)
-    report.repaired += sum(p.repaired for p in prepared)
+    prepared = _rejects_recorded(store, concept, readable, report)
     rows = (
         pa.concat_tables([p.rows for p in prepared], promote_options="permissive")
         if prepared
@@ -256,13 +281,64 @@ def prepared_rows(
             }
         )
     )
-    # A quarantined row is unknown, not absent: its stored feature stays. A row without an id,
-    # or sharing its id with another, could be any feature: the vintage then closes nothing
-    # for absence.
-    ids = [i for p in prepared for i in p.quarantine["feature_id"].to_pylist()]
-    unknown = frozenset(i for i in ids if i is not None)
-    complete = len(prepared) == len(files) and len(unknown) == len(ids)
+    complete, unknown = _completeness(len(prepared), len(files), [p.quarantine for p in prepared])
     return VintageRows(rows, complete, unknown)
+
+
+def _rejects_recorded(
+    store: Lakehouse, concept: str, readable: list[tuple[BronzeEntry, L]], report: IngestReport
+) -> list[L]:
+    """The files' prepared layers, once their rejected rows are in quarantine and counted."""
+    layers = [layer for _, layer in readable]
+    if layers:
+        write_quarantine(
+            store.table_uri(concept, "quarantine"),
+            pa.concat_tables([layer.quarantine for layer in layers]),
+            [e.sha256 for e, _ in readable],
+        )
+    report.quarantined += sum(layer.quarantine.num_rows for layer in layers)
+    report.repaired += sum(layer.repaired for layer in layers)
+    return layers
+
+
+def spooled_rows(
+    store: Lakehouse,
+    concept: str,
+    files: list[BronzeEntry],
+    spool: Callable[[BronzeEntry, SpooledRows], SpooledLayer],
+    report: IngestReport,
+) -> VintageRows:
+    """The rows of a vintage's readable files, spooled file after file to scratch Parquet
+    parts (`spool` prepares one file into them); their rejected rows to quarantine."""
+    rows = SpooledRows()
+    try:
+        readable = readable_files(store, concept, files, lambda e: spool(e, rows), report)
+    except BaseException:
+        rows.close()
+        raise
+    layers = _rejects_recorded(store, concept, readable, report)
+    return VintageRows(
+        rows, *_completeness(len(layers), len(files), [q.quarantine for q in layers])
+    )
+
+
+def _completeness(
+    readable: int, files: int, quarantines: list[pa.Table]
+) -> tuple[bool, frozenset[str]]:
+    """Whether a vintage is complete, and the ids of its quarantined rows. A quarantined row
+    is unknown, not absent: its stored feature stays. A row without an id, or sharing its id
+    with another, could be any feature: the vintage then closes nothing for absence."""
+    ids = [i for q in quarantines for i in q["feature_id"].to_pylist()]
+    unknown = frozenset(i for i in ids if i is not None)
+    return readable == files and len(unknown) == len(ids), unknown
+
+
+@dataclass(frozen=True)
+class SpooledLayer:
+    """What spooling a file left outside the spool: its quarantined rows and repair count."""
+
+    quarantine: pa.Table
+    repaired: int
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,18 @@ import json
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyogrio
 import pytest
 import shapely
+from deltalake import DeltaTable
 
 from jnft.formats.vector import read_vector
-from jnft.ingest.vector import LayerSpec, prepare_layer
+from jnft.ingest.bronze import BronzeEntry
+from jnft.ingest.vector import LayerSpec, VectorSource, ingest_vector, prepare_layer
+from jnft.lakehouse.delta import frame_of
+from jnft.lakehouse.store import Lakehouse
 
 SPEC = LayerSpec(
     columns={"code": "string", "usage": "string", "height": "float64"},
@@ -145,3 +150,51 @@ def test_missing_column_is_a_clear_error(tmp_path):
     path = write_layer(tmp_path / "b.gpkg", [shapely.Point(390_000, 6_545_000)], ["A"])
     with pytest.raises(ValueError, match="lacks the columns"):
         read_vector(path, "GPKG", layer=None, columns=["code", "nope"], fallback_crs=None)
+
+
+def _ingest_tables(path: Path, lake: Path, batch_size: int) -> dict[str, pl.DataFrame]:
+    spec = LayerSpec(
+        columns=SPEC.columns,
+        rename=SPEC.rename,
+        id_column="code",
+        identity_columns=[],
+        extent=(380_000, 6_540_000, 400_000, 6_560_000),
+        extent_tolerance=1.0,
+    )
+    entry = BronzeEntry("f" * 64, path.name, path.name, str(path), "2024-06-15", 1, "")
+    store = Lakehouse.at(lake)
+    source = VectorSource("GPKG", None, "EPSG:2154", spec)
+    ingest_vector(store, "b", source, [entry], tiles=None, run_id="r", batch_size=batch_size)
+    versions = frame_of(DeltaTable(store.table_uri("b", "versions")).to_pyarrow_table())
+    quarantine = frame_of(DeltaTable(store.table_uri("b", "quarantine")).to_pyarrow_table())
+    merges = frame_of(DeltaTable(store.table_uri("b", "merges")).to_pyarrow_table())
+    return {
+        "versions": versions.sort("feature_id"),
+        "quarantine": quarantine.sort("feature_id", "record"),
+        "merges": merges.drop("merged_at").sort("tile"),
+    }
+
+
+def test_batches_of_7_rows_give_the_tables_of_one_batch(tmp_path):
+    n = 40
+    x = 385_000 + 100.0 * np.arange(n)
+    geoms = list(shapely.box(x, 6_545_000, x + 10, 6_545_010))
+    codes = [f"B{i:02d}" for i in range(n)]
+    codes[30] = "B02"  # a duplicate of a row of the first batch, in the fifth
+    codes[33] = "B10"  # a duplicate of a row whose copy lies outside the extent
+    geoms[10] = shapely.box(401_000, 6_545_000, 401_010, 6_545_010)  # 1 km beyond
+    geoms[36] = shapely.box(403_000, 6_545_000, 403_010, 6_545_010)  # 3 km beyond, batch 6
+    geoms[25] = shapely.Polygon([(390_000, 6_545_000), (390_010, 6_545_000), (390_020, 6_545_000)])
+    geoms[27] = None
+    codes[12] = None
+    path = write_layer(tmp_path / "b.gpkg", geoms, codes)
+
+    streamed = _ingest_tables(path, tmp_path / "streamed", batch_size=7)
+    whole = _ingest_tables(path, tmp_path / "whole", batch_size=1_000)
+    for name, table in whole.items():
+        assert streamed[name].equals(table), name
+    reasons = dict(zip(*whole["quarantine"].select("feature_id", "reason"), strict=True))
+    assert whole["quarantine"].height == 8  # B02 ×2, B10 ×2, B36, B25, B27, the null id
+    assert reasons["B02"] == reasons["B10"] == "duplicate feature_id in the source"
+    assert reasons["B36"].endswith("(by up to 3010 m)")  # the file's largest overflow
+    assert whole["versions"].height == n - 8
