@@ -20,10 +20,11 @@ $(VIEWER): viewer/package-lock.json viewer/index.html viewer/vite.config.js $(wi
 
 install: $(STAMP) $(VIEWER)
 
-# What the tests run for real, from Debian's packages where missing: a PostgreSQL server and
-# Chromium (driven by Playwright).
+# What the tests and benchmarks run for real, from Debian's packages where missing: a
+# PostgreSQL server with PostGIS, and Chromium (driven by Playwright).
 MISSING := $(if $(wildcard /usr/bin/chromium),,chromium) \
-	$(if $(shell command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null),,postgresql)
+	$(if $(shell command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null),,postgresql) \
+	$(if $(wildcard /usr/share/postgresql/*/extension/postgis.control),,postgresql-15-postgis-3)
 system:
 	@if [ -n "$(strip $(MISSING))" ]; then \
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \

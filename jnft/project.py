@@ -138,7 +138,7 @@ def status(settings: Settings) -> list[str]:
     from jnft.quality.checks import evaluate
     from jnft.quality.observe import observe
 
-    store = Lakehouse.at(settings.lakehouse)
+    store = Lakehouse.of(settings)
     lines = []
     with connect(store.duckdb_path) as con:
         views = {name for (name,) in con.sql("SELECT view_name FROM duckdb_views()").fetchall()}

@@ -6,6 +6,9 @@ holding a `jnft.yaml` from the working directory up, else this checkout (the sam
 Read from the project's `jnft.yaml` (paths relative to the project), then from the environment
 (`JNFT_LAKEHOUSE`, `JNFT_SOURCES`, `JNFT_INBOX`, `DAGSTER_HOME`; relative paths from the working
 directory), which wins. Read at call time, so that a changed environment is seen.
+
+The lakehouse may be a bucket prefix (`s3://bucket/prefix`): files are then written and read
+through a local working copy below `lakehouse_cache` (`JNFT_LAKEHOUSE_CACHE`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from jnft.lakehouse.remote import RemoteError, check_url
+
 # The checkout's own folder: the sample project, used when no other project is named.
 DEFAULT_PROJECT = Path(__file__).resolve().parents[1]
 PROJECT_FILE = "jnft.yaml"
@@ -25,12 +30,14 @@ DEFAULTS = {
     "sources": "./.jnft/sources",
     "inbox": "./.jnft/inbox",
     "dagster_home": "./.jnft/dagster_home",
+    "lakehouse_cache": "./.jnft/cache",
 }
 ENVIRONMENT = {
     "lakehouse": "JNFT_LAKEHOUSE",
     "sources": "JNFT_SOURCES",
     "inbox": "JNFT_INBOX",
     "dagster_home": "DAGSTER_HOME",
+    "lakehouse_cache": "JNFT_LAKEHOUSE_CACHE",
 }
 
 
@@ -47,6 +54,8 @@ class Settings:
     dagster_home: Path
     # The sample territory's project: its sources are generated when missing.
     sample: bool = False
+    # A lakehouse on object storage (`lakehouse` is then its local working copy).
+    lakehouse_url: str | None = None
 
     @property
     def concepts(self) -> Path:
@@ -89,7 +98,7 @@ def _project_file(project: Path) -> tuple[dict[str, str], bool]:
     bad = sorted(k for k, v in data.items() if not isinstance(v, str))
     if bad:
         raise SettingsError(f"{path}: {', '.join(bad)}: a path (quoted if need be), not a value")
-    return {k: str(project / v) for k, v in data.items()}, sample
+    return {k: v if "://" in v else str(project / v) for k, v in data.items()}, sample
 
 
 def find_project(start: Path) -> Path:
@@ -108,15 +117,24 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     paths, sample = _project_file(project)
     values = {**DEFAULTS, **paths}
     values.update({k: environ[v] for k, v in ENVIRONMENT.items() if environ.get(v)})
-    remote = {k: v for k, v in values.items() if "://" in v}
+    remote = {k: v for k, v in values.items() if "://" in v and k != "lakehouse"}
     if remote:
         # A URL read as a path would silently become a local folder named `s3:`.
         raise SettingsError(
-            f"{', '.join(f'{k}: {v}' for k, v in remote.items())}: object storage URLs are not "
-            "supported yet; use a local or mounted folder (e.g. an s3fs/rclone mount)"
+            f"{', '.join(f'{k}: {v}' for k, v in remote.items())}: only the lakehouse may be on "
+            "object storage (s3://bucket/prefix); the others are local folders"
         )
+    url = values.pop("lakehouse") if "://" in values["lakehouse"] else None
+    cache = values.pop("lakehouse_cache")
+    if url is not None:
+        try:
+            url = check_url(url)
+        except RemoteError as error:
+            raise SettingsError(str(error)) from None
+        values["lakehouse"] = str(Path(cache) / url.split("://", 1)[1])
     return Settings(
         project=project,
         **{k: Path(v).resolve() for k, v in values.items()},
         sample=sample or project == DEFAULT_PROJECT,
+        lakehouse_url=url,
     )

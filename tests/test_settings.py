@@ -44,8 +44,28 @@ def test_a_value_that_is_no_path_names_its_key(tmp_path):
         load_settings({"JNFT_PROJECT_DIR": str(tmp_path)})
 
 
-def test_an_object_storage_url_is_refused_not_made_a_local_folder(tmp_path, monkeypatch):
+def test_a_bucket_lakehouse_gets_a_working_copy_never_a_folder_named_s3(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SettingsError, match="lakehouse: s3://bucket/twin: object storage URLs"):
-        load_settings({"JNFT_LAKEHOUSE": "s3://bucket/twin"})
+    assert load_settings({}).lakehouse_url is None
+    settings = load_settings({"JNFT_LAKEHOUSE": "s3://bucket/twin/"})
+    assert settings.lakehouse_url == "s3://bucket/twin"
+    assert settings.lakehouse == tmp_path / ".jnft" / "cache" / "bucket" / "twin"
+    cache = tmp_path / "elsewhere"
+    moved = load_settings(
+        {"JNFT_LAKEHOUSE": "s3://bucket/twin", "JNFT_LAKEHOUSE_CACHE": str(cache)}
+    )
+    assert moved.lakehouse == cache / "bucket" / "twin"
+    (tmp_path / "jnft.yaml").write_text("lakehouse: s3://bucket/from-yaml\n")
+    assert (
+        load_settings({"JNFT_PROJECT_DIR": str(tmp_path)}).lakehouse_url == "s3://bucket/from-yaml"
+    )
     assert not (tmp_path / "s3:").exists()
+
+
+def test_other_urls_are_refused_with_the_fix(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SettingsError, match="sources: s3://bucket/src: only the lakehouse"):
+        load_settings({"JNFT_SOURCES": "s3://bucket/src"})
+    with pytest.raises(SettingsError, match="use s3://bucket/prefix"):
+        load_settings({"JNFT_LAKEHOUSE": "gs://bucket/twin"})
+    assert not (tmp_path / "s3:").exists() and not (tmp_path / "gs:").exists()

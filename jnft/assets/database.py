@@ -50,8 +50,8 @@ def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
     def lakehouse_duckdb(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         store = context.resources.lakehouse.store()
         subs = view_substitutions(store, fiches)
-        scripts = render_sql(load_settings().sql_folders, subs, {"root": str(store.root)})
-        path = build_database(store.duckdb_path, scripts)
+        scripts = render_sql(load_settings().sql_folders, subs, {"root": store.url})
+        path = store.publish(build_database(store.duckdb_path, scripts))
         with connect(path) as con:
             views = con.execute(
                 "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1"
@@ -61,7 +61,7 @@ def build_database_asset(fiches: Sequence[Fiche]) -> dg.AssetsDefinition:
             }
         return dg.MaterializeResult(
             metadata={
-                "dagster/uri": dg.MetadataValue.path(str(path)),
+                "dagster/uri": dg.MetadataValue.path(store.uri(path)),
                 "views": dg.MetadataValue.json([v[0] for v in views]),
                 "current_rows": dg.MetadataValue.json(counts),
             }

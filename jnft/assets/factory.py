@@ -22,6 +22,13 @@ from jnft.quality.observe import observe
 SOURCES_GROUP = "sources"
 LAYERS_GROUP = "territory_layers"
 DERIVED_GROUP = "derived"
+# A backfill of a tiled layer runs its tiles in batches: one run (a process, its imports and
+# definitions, a read of the delivery files, a merge commit) lands this many tiles. A run's
+# startup is ~4.5 s and a layer's tile takes about as much (measured by bench/national.py), so
+# one run per tile would spend half of France's ~5,500 tiles starting; batches of 16 make
+# ~350 runs of a national layer, still more than the workers to run them. The criteria of a
+# batch are checked once, over its tiles together.
+LAYER_TILES_PER_RUN = 16
 
 
 def bronze_key(source: str) -> dg.AssetKey:
@@ -128,6 +135,8 @@ def build_layer_asset(fiche: Fiche, tiles: dg.PartitionsDefinition) -> dg.Assets
         op_tags=k8s_op_tags(LAYER_CONTAINER),
         kinds={"delta", fiche.kind},
         partitions_def=tiles if fiche.tiled else None,
+        # The body lands every tile of the run's partition range (`_tiles`).
+        backfill_policy=dg.BackfillPolicy.multi_run(LAYER_TILES_PER_RUN) if fiche.tiled else None,
         required_resource_keys={"lakehouse"},
         metadata={"concept": fiche.id, "role": fiche.role, "kind": fiche.kind},
         check_specs=criteria_check_specs(
@@ -178,7 +187,7 @@ def build_gold_asset(fiche: Fiche) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows.num_rows,
-                "dagster/uri": dg.MetadataValue.path(str(path)),
+                "dagster/uri": dg.MetadataValue.path(store.uri(path)),
                 "geometry_types": dg.MetadataValue.json(column["geometry_types"]),
                 "bbox": dg.MetadataValue.json(column.get("bbox")),
                 "bytes": path.stat().st_size,

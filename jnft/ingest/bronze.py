@@ -7,7 +7,7 @@ import fnmatch
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from jnft.lakehouse.store import Lakehouse
@@ -48,14 +48,27 @@ def read_manifest(
     store: Lakehouse, source: str, patterns: Sequence[str] | None = None
 ) -> list[BronzeEntry]:
     """The landed files of a source — those matching one of `patterns` when given (a source
-    delivers several layers: BD TOPO's shapefiles are one file per layer)."""
+    delivers several layers: BD TOPO's shapefiles are one file per layer), which are then
+    readable here (fetched from the bucket of a remote lakehouse, with their sidecars)."""
     path = _manifest_path(store, source)
-    if not path.exists():
+    try:
+        text = store.fetch(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
         return []
-    entries = [BronzeEntry(**e) for e in json.loads(path.read_text(encoding="utf-8"))]
+    folder = store.bronze_dir(source)
+    # Addressed in this lakehouse's folder: the manifest may come from another machine's.
+    entries = [
+        replace(entry, bronze_path=str(folder / Path(entry.bronze_path).name))
+        for entry in (BronzeEntry(**e) for e in json.loads(text))
+    ]
     if patterns is None:
         return entries
-    return [e for e in entries if any(fnmatch.fnmatch(e.relative_path, p) for p in patterns)]
+    chosen = [e for e in entries if any(fnmatch.fnmatch(e.relative_path, p) for p in patterns)]
+    if store.remote:
+        for entry in chosen:
+            for file in store.listing(folder, f"{entry.sha256}.*"):
+                store.fetch(file)
+    return chosen
 
 
 def land_files(
@@ -92,4 +105,5 @@ def land_files(
         json.dumps([asdict(e) for e in ordered], indent=1, ensure_ascii=False), encoding="utf-8"
     )
     partial.replace(manifest)
+    store.publish(manifest)
     return ordered, new

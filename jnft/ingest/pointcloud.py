@@ -194,6 +194,7 @@ def _pointcloud_index_row(
             raster.write_cog(
                 array, transform, TARGET_CRS, infos[name].nodata, infos[name].path, lineage
             )
+            store.publish(infos[name].path)
     stats = products.stats
     histogram = {str(c): int(n) for c, n in enumerate(stats.histogram) if n}
     return {

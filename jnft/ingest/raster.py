@@ -161,6 +161,7 @@ def ingest_raster(
             if unchanged.get(tile) != row["row_hash"]:  # an unchanged tile keeps its COG
                 lineage = reprojection(overlapping, source.resampling)
                 raster.write_cog(array, transform, TARGET_CRS, source.nodata, path, lineage)
+                store.publish(path)
             rows.append(row)
         return VintageRows(
             pa.Table.from_pylist(rows, schema=INDEX_SCHEMA), complete=len(readable) == len(files)

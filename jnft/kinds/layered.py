@@ -48,7 +48,7 @@ class LayeredKind(Kind[Spec]):
         if not (self.gold and fiche.is_public):
             # Gold holds exactly the public concepts: one turned restricted loses its snapshot
             # in the run that sees it so.
-            store.gold_path(fiche.id).unlink(missing_ok=True)
+            store.remove(store.gold_path(fiche.id))
         entries = read_manifest(store, fiche.source.name, [fiche.source.pattern])
         report = self.merge(store, fiche, entries, scope)
         staged = report.pending()

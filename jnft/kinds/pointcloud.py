@@ -119,7 +119,7 @@ class PointCloudKind(GriddedKind[PointCloudSpec]):
     def stac_assets(self, store: Lakehouse, fiche: Fiche, row: dict) -> dict[str, pystac.Asset]:
         return {
             product: pystac.Asset(
-                str(store.root / path), media_type=COG_TYPE, roles=["data"], title=product
+                store.href(path), media_type=COG_TYPE, roles=["data"], title=product
             )
             for product, path in json.loads(row["products"]).items()
         }

@@ -77,7 +77,7 @@ class GriddedKind(LayeredKind[GriddedSpecT]):
                 for tile, path in zip(
                     rows["tile"].to_pylist(), rows["path"].to_pylist(), strict=True
                 )
-                if (text := lineage_of(store.root / path))
+                if (text := lineage_of(store.file(path)))
             }
             landing.values["lineage"] = lineage
             landing.values["empty_tiles"] = self.empty_tiles(fiche, rows)
@@ -95,7 +95,7 @@ class GriddedKind(LayeredKind[GriddedSpecT]):
 
     def preview(self, store: Lakehouse, fiche: Fiche, summary: LayerSummary) -> bytes | None:
         assert summary.current is not None  # previews are made of current rows (land)
-        paths = [str(store.root / p) for p in summary.current["path"].to_pylist()]
+        paths = [str(store.file(p)) for p in summary.current["path"].to_pylist()]
         return preview.raster_preview(paths, fiche.title)
 
     def observe(
@@ -111,7 +111,7 @@ class GriddedKind(LayeredKind[GriddedSpecT]):
         obs.crs = sorted(set(rows["crs"].to_pylist()))
         obs.empty_tiles = self.empty_tiles(fiche, rows)
         obs.cog_problems = [
-            p for path in self.cog_paths(rows) if (p := cog_problem(store.root / path))
+            p for path in self.cog_paths(rows) if (p := cog_problem(store.file(path)))
         ]
         if not self.spec_of(fiche).coverage_may_shrink:
             obs.coverage_drops = coverage_drops(self.current(store, fiche, tiles), rows)
@@ -166,6 +166,4 @@ class RasterKind(GriddedKind[RasterSpec]):
         )
 
     def stac_assets(self, store: Lakehouse, fiche: Fiche, row: dict) -> dict[str, pystac.Asset]:
-        return {
-            "data": pystac.Asset(str(store.root / row["path"]), media_type=COG_TYPE, roles=["data"])
-        }
+        return {"data": pystac.Asset(store.href(row["path"]), media_type=COG_TYPE, roles=["data"])}

@@ -126,12 +126,12 @@ class VectorKind(LayeredKind[VectorSpec]):
         super().observe(store, fiche, obs, rows, tiles)
         obs.geometry_types = geometry_types(rows["geometry"].to_numpy(zero_copy_only=False))
         gold = store.gold_path(fiche.id)
-        if gold.exists():
-            obs.gold_geo = json.loads(pq.read_schema(gold).metadata[b"geo"])
+        if store.exists(gold):
+            obs.gold_geo = json.loads(pq.read_schema(store.fetch(gold)).metadata[b"geo"])
 
     def stac_assets(self, store: Lakehouse, fiche: Fiche, row: dict) -> dict[str, pystac.Asset]:
         snapshot = pystac.Asset(
-            str(store.gold_path(fiche.id)),
+            store.uri(store.gold_path(fiche.id)),
             media_type=PARQUET_TYPE,
             roles=["data"],
             title="current snapshot (GeoParquet 1.1)",

@@ -13,7 +13,10 @@ from pathlib import Path
 import duckdb
 import duckdb_extensions
 
-EXTENSIONS = ("spatial", "delta")
+from jnft.lakehouse.remote import duckdb_secret
+
+# httpfs: the views of a lakehouse on object storage read `s3://`.
+EXTENSIONS = ("spatial", "delta", "httpfs")
 
 
 class ExtensionVersionError(RuntimeError):
@@ -35,12 +38,14 @@ def _check_versions() -> None:
 
 
 def load_extensions(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Install (from the PyPI packages, never the network) and load spatial and delta."""
+    """Install (from the PyPI packages, never the network) and load spatial, delta and httpfs,
+    with the object store's credentials when the environment has them."""
     _check_versions()
     con.execute("SET autoinstall_known_extensions = false")
     for name in EXTENSIONS:
         duckdb_extensions.import_extension(name, con=con)
         con.execute(f"LOAD {name}")
+    duckdb_secret(con)
     return con
 
 

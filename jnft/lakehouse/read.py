@@ -39,7 +39,7 @@ def dem_mosaic(
     index = layer(store, concept, ["path", "nodata"])
     if not index.num_rows:
         raise FileNotFoundError(f"no {concept} tile in the lakehouse: materialize it first")
-    paths = [str(store.root / p) for p in index["path"].to_pylist()]
+    paths = [str(store.file(p)) for p in index["path"].to_pylist()]
     sources = [rasterio.open(p) for p in paths]
     try:
         array, _ = rasterio.merge.merge(

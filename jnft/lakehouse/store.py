@@ -1,12 +1,24 @@
-"""Where things live in the lakehouse (bronze / silver / gold / catalog) and landing of sources."""
+"""Where things live in the lakehouse (bronze / silver / gold / catalog) and landing of sources.
+
+A lakehouse is a local folder, or a bucket prefix (`s3://…`) mirrored by a local working copy:
+paths below are always of the local folder; writers `publish` what they wrote, readers `fetch`
+what they read and `listing` what is there (see `remote.py`). On a local lakehouse these are
+the files themselves."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jnft.lakehouse.remote import Remote
+
+if TYPE_CHECKING:
+    from jnft.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -47,18 +59,78 @@ def _companions(path: Path) -> list[Path]:
 
 @dataclass(frozen=True)
 class Lakehouse:
-    """The layout of one lakehouse root (a local folder)."""
+    """The layout of one lakehouse: a local folder, or the working copy of a bucket prefix."""
 
     root: Path
+    remote: Remote | None = None
 
     @classmethod
-    def at(cls, root: str | os.PathLike[str]) -> Lakehouse:
+    def at(cls, root: str | os.PathLike[str], remote: str | None = None) -> Lakehouse:
+        """The lakehouse in the folder `root`, mirroring `remote` (`s3://bucket/prefix`)."""
         text = str(root)
         if "://" in text:
-            raise NotImplementedError(
-                f"object-store lakehouse roots ({text}) are not supported yet; use a local path"
-            )
-        return cls(Path(text).expanduser().resolve())
+            raise ValueError(f"{text}: a lakehouse's local folder, not a URL (see Settings)")
+        folder = Path(text).expanduser().resolve()
+        return cls(folder, Remote.at(remote, folder) if remote else None)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Lakehouse:
+        return cls.at(settings.lakehouse, settings.lakehouse_url)
+
+    @property
+    def url(self) -> str:
+        """Where the lakehouse is, as readers other than this process address it."""
+        return self.remote.url if self.remote else str(self.root)
+
+    def uri(self, path: Path) -> str:
+        """The address of a file of the lakehouse for DuckDB, STAC hrefs and other readers."""
+        return self.remote.uri(path) if self.remote else str(path)
+
+    def publish(self, path: Path) -> Path:
+        """Make a file (or a folder's files) written in the working copy the lakehouse's."""
+        if self.remote:
+            self.remote.put(path)
+        return path
+
+    def fetch(self, path: Path) -> Path:
+        """A readable local copy of a file of the lakehouse."""
+        return self.remote.fetch(path) if self.remote else path
+
+    def file(self, relative: str) -> Path:
+        """A readable local copy of a file given by its path in the lakehouse (index rows)."""
+        return self.fetch(self.root / relative)
+
+    def href(self, relative: str) -> str:
+        """The address of a file given by its path in the lakehouse (STAC assets, SQL)."""
+        return self.uri(self.root / relative)
+
+    def local(self, address: str) -> Path:
+        """A readable local copy of a file given by its address (an href of the database)."""
+        if self.remote and address.startswith(self.remote.url + "/"):
+            return self.file(address.removeprefix(self.remote.url + "/"))
+        return Path(address)
+
+    def remove(self, path: Path) -> None:
+        """Remove a file of the lakehouse, from the bucket too when the lakehouse is one."""
+        path.unlink(missing_ok=True)
+        if self.remote:
+            self.remote.delete(path)
+
+    def exists(self, path: Path) -> bool:
+        return (self.remote.head(path) is not None) if self.remote else path.exists()
+
+    def listing(self, folder: Path, pattern: str = "*") -> Iterator[Path]:
+        """The files below `folder` whose path relative to it matches `pattern`."""
+        if not self.remote:
+            yield from (p for p in folder.glob(pattern) if p.is_file())
+            return
+        # As Path.glob: `**/` matches any depth (PurePath.match is anchored to the right).
+        recursive, rest = pattern.startswith("**/"), pattern.removeprefix("**/")
+        depth = len(Path(rest).parts)
+        for path in self.remote.listing(folder):
+            relative = path.relative_to(folder)
+            if (recursive or len(relative.parts) == depth) and relative.match(rest):
+                yield path
 
     def bronze_dir(self, source: str) -> Path:
         return self.root / "bronze" / source
@@ -68,7 +140,7 @@ class Lakehouse:
 
     def table_uri(self, concept: str, table: str) -> str:
         """A Delta table of a concept: `versions`, `closures`, `index`, `quarantine`."""
-        return str(self.silver_dir(concept) / table)
+        return self.uri(self.silver_dir(concept) / table)
 
     def cog_path(self, concept: str, tile: str, vintage: str) -> Path:
         return self.silver_dir(concept) / "cog" / tile / f"{vintage}.tif"
@@ -83,7 +155,7 @@ class Lakehouse:
 
     def simulation_table(self, name: str) -> str:
         """A Delta table of every scenario's results: `exposure`, `equipment`, `maps`."""
-        return str(self.root / "gold" / "simulation" / "tables" / name)
+        return self.uri(self.root / "gold" / "simulation" / "tables" / name)
 
     @property
     def catalog_dir(self) -> Path:
@@ -108,4 +180,6 @@ class Lakehouse:
                 partial = target.with_name(target.name + ".partial")
                 shutil.copyfile(file, partial)
                 partial.replace(target)
+            if not self.exists(target):  # in the bucket, when the lakehouse is one
+                self.publish(target)
         return LandedFile(source, path.name, digest, folder / f"{digest}{_suffix(path)}")

@@ -1,5 +1,6 @@
 """The ASGI app: pygeoapi's API object over the generated configuration, behind Starlette routes
-(OGC API – Features, read-only, and – Processes), plus the flood maps' COGs as static files.
+(OGC API – Features, read-only, – Records, – Coverages, – EDR and – Processes), plus the flood
+maps' COGs as static files.
 
 pygeoapi's own `starlette_app` module reads its configuration from environment variables at
 import; this factory builds the same API from a configuration in memory, so that one process can
@@ -10,12 +11,16 @@ url="https://host/ogc"))` — `url` is the public address the links are written 
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pygeoapi
 import pygeoapi.api as core_api
+import pygeoapi.api.coverages as coverages_api
+import pygeoapi.api.environmental_data_retrieval as edr_api
 import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.processes as processes_api
 from pygeoapi.api import API, APIRequest
@@ -49,21 +54,51 @@ def _in_thread(loop: asyncio.AbstractEventLoop, function: Callable[..., Any], *a
     return function(*args)
 
 
+class CurrentAPI:
+    """pygeoapi's API over the configuration of the lakehouse as it is: rebuilt (mosaics,
+    collections, records) when `lakehouse.duckdb` is — a new vintage, a flood scenario run by
+    the process — so that what the lakehouse publishes is served without a restart."""
+
+    def __init__(self, build: Callable[[], API], database: Path) -> None:
+        self._build = build
+        self._database = database
+        self._lock = threading.Lock()
+        self._version = self._stat()
+        self._api = build()
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self._database)
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns
+
+    def __call__(self) -> API:
+        version = self._stat()
+        if version != self._version:
+            with self._lock:  # one rebuild; the other requests wait for it
+                if version != self._version:
+                    self._api = self._build()
+                    self._version = version
+        return self._api
+
+
 def _endpoint(
-    api: API,
+    current: Callable[[], API],
     function: Callable[..., tuple[dict[str, str], int, Any]],
     *path_params: str,
     validate: bool = True,
 ) -> Handler:
     """A Starlette endpoint calling an API function with the request and its path parameters
-    (off the event loop: providers and processes block)."""
+    (off the event loop: providers, processes and a configuration's rebuild block)."""
 
     async def endpoint(request: Request) -> Response:
+        loop = asyncio.get_running_loop()
+        api = await loop.run_in_executor(None, current)
         api_request = await APIRequest.from_starlette(request, api.locales)
         if validate and not api_request.is_valid():
             return _response(*api.get_format_exception(api_request))
         args = [request.path_params[name] for name in path_params]
-        loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(
             None, _in_thread, loop, function, api, api_request, *args
         )
@@ -72,7 +107,20 @@ def _endpoint(
     return endpoint
 
 
-def _job(api: API) -> Handler:
+def _edr(query_type: str) -> Callable[..., tuple[dict[str, str], int, Any]]:
+    """pygeoapi's EDR query function for one query type (its path names the type)."""
+
+    def query(
+        api: API, request: APIRequest, collection_id: str, location_id: str | None = None
+    ) -> tuple[dict[str, str], int, Any]:
+        return edr_api.get_collection_edr_query(
+            api, request, collection_id, None, query_type, location_id
+        )
+
+    return query
+
+
+def _job(api: Callable[[], API]) -> Handler:
     status = _endpoint(api, processes_api.get_jobs, "job_id")
     dismiss = _endpoint(api, processes_api.delete_job, "job_id")
 
@@ -82,8 +130,9 @@ def _job(api: API) -> Handler:
     return job
 
 
-def routes(api: API, maps_dir: Path) -> list[Route | Mount]:
-    """The routes of the read-only Features API, the Processes API and the flood maps."""
+def routes(api: Callable[[], API], maps_dir: Path) -> list[Route | Mount]:
+    """The routes of the read-only Features, Records, Coverages and EDR APIs, the Processes
+    API and the flood maps."""
     static = Path(pygeoapi.__file__).parent / "static"
     return [
         Route("/", _endpoint(api, core_api.landing_page)),
@@ -105,6 +154,21 @@ def routes(api: API, maps_dir: Path) -> list[Route | Mount]:
         Route(
             "/collections/{collection_id}/items/{item_id}",
             _endpoint(api, itemtypes_api.get_collection_item, "collection_id", "item_id"),
+        ),
+        Route(  # its own formats (GTiff) are not pygeoapi's generic ones
+            "/collections/{collection_id}/coverage",
+            _endpoint(api, coverages_api.get_collection_coverage, "collection_id", validate=False),
+        ),
+        *[
+            Route(
+                f"/collections/{{collection_id}}/{kind}",
+                _endpoint(api, _edr(kind), "collection_id"),
+            )
+            for kind in ("position", "area", "locations")
+        ],
+        Route(
+            "/collections/{collection_id}/locations/{location_id}",
+            _endpoint(api, _edr("locations"), "collection_id", "location_id"),
         ),
         Route(
             "/collections/{collection_id}",
@@ -140,6 +204,10 @@ def ogc_app(
 ) -> Starlette:
     """The OGC APIs of the project's lakehouse as an ASGI app, its links written with `url`
     (the address it is reached at, mount path included). The lakehouse must be materialized."""
-    config = pygeoapi_config(settings, url, state_dir)
-    api = API(config, openapi_document(config))
-    return Starlette(routes=routes(api, settings.lakehouse / "gold" / "simulation"))
+
+    def build() -> API:
+        config = pygeoapi_config(settings, url, state_dir)
+        return API(config, openapi_document(config))
+
+    current = CurrentAPI(build, settings.lakehouse / "lakehouse.duckdb")
+    return Starlette(routes=routes(current, settings.lakehouse / "gold" / "simulation"))

@@ -88,6 +88,7 @@ def processor_definition(settings: Settings, maps_url: str) -> dict[str, Any]:
         "name": PROCESSOR,
         "project": str(settings.project),
         "lakehouse": str(settings.lakehouse),
+        "lakehouse_url": settings.lakehouse_url,
         "sources": str(settings.sources),
         "inbox": str(settings.inbox),
         "dagster_home": str(settings.dagster_home),
@@ -132,7 +133,7 @@ def _rows(con: Any, sql: str, scenario: str) -> list[dict[str, Any]]:
 
 def flood_results(store: Lakehouse, scenario: str, maps_url: str) -> dict[str, Any]:
     """What the lakehouse holds of a scenario: maps (with their URL), exposure, equipment."""
-    with cursor(store.duckdb_path) as con:
+    with cursor(store.fetch(store.duckdb_path)) as con:
         maps = _rows(
             con,
             "SELECT tile, product, unit, resolution, maximum, wet_cells, href FROM flood_maps "
@@ -149,10 +150,9 @@ def flood_results(store: Lakehouse, scenario: str, maps_url: str) -> dict[str, A
             "SELECT * EXCLUDE (scenario) FROM exposure_equipment WHERE scenario = ? ORDER BY ALL",
             scenario,
         )
-    served = store.root / "gold" / "simulation"
+    served = store.href("gold/simulation") + "/"
     for row in maps:
-        relative = Path(row["href"]).resolve().relative_to(served)
-        row["url"] = f"{maps_url.rstrip('/')}/{relative.as_posix()}"
+        row["url"] = f"{maps_url.rstrip('/')}/{row['href'].removeprefix(served)}"
     return {"maps": maps, "exposure": exposure, "equipment": equipment}
 
 
@@ -207,6 +207,7 @@ class FloodScenarioProcessor(BaseProcessor):
             sources=Path(processor_def["sources"]),
             inbox=Path(processor_def["inbox"]),
             dagster_home=Path(processor_def["dagster_home"]),
+            lakehouse_url=processor_def.get("lakehouse_url"),
         )
         self.maps_url: str = processor_def["maps_url"]
 
@@ -250,7 +251,7 @@ class FloodScenarioProcessor(BaseProcessor):
         self.settings.dagster_home.mkdir(parents=True, exist_ok=True)
         with dg.DagsterInstance.from_config(str(self.settings.dagster_home)) as instance:
             runs = run_flood_scenario(self.settings, scenario, tiles, instance)
-        store = Lakehouse.at(self.settings.lakehouse)
+        store = Lakehouse.of(self.settings)
         return "application/json", {
             "id": "flood",
             "scenario": scenario.id,

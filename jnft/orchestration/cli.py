@@ -109,7 +109,7 @@ def _design(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     scenario = load_scenario(settings.scenarios / f"{args.scenario}.yaml")
-    series = scenario_series(Lakehouse.at(settings.lakehouse), scenario.series())
+    series = scenario_series(Lakehouse.of(settings), scenario.series())
     print(f"{scenario.id}: {scenario.title}")
     for name, value in design_event(scenario, series).items():
         if isinstance(value, dict):  # the fitted parameters
@@ -124,11 +124,14 @@ def _sql(args: argparse.Namespace) -> int:
     from jnft.lakehouse.database import connect
     from jnft.lakehouse.store import Lakehouse
 
-    path = (
-        Path(args.database)
-        if args.database
-        else Lakehouse.at(load_settings().lakehouse).duckdb_path
-    )
+    if args.database:
+        path = Path(args.database)
+    else:
+        store = Lakehouse.of(load_settings())
+        try:
+            path = store.fetch(store.duckdb_path)
+        except FileNotFoundError:
+            path = store.duckdb_path  # `connect` says how to make it
     with connect(path, read_only=True) as con:
         try:
             relation = con.sql(args.query)
@@ -154,7 +157,7 @@ def _concepts_list(args: argparse.Namespace) -> int:
     from jnft.quality.fiche import load_fiches
     from jnft.quality.observe import observe
 
-    store = Lakehouse.at(load_settings().lakehouse)
+    store = Lakehouse.of(load_settings())
     print(f"{'concept':30s} {'role':18s} {'kind':11s} {'public':7s} C1..C10")
     for fiche in load_fiches(load_settings().concepts):
         if has_data(store, fiche):
@@ -177,7 +180,7 @@ def _concepts_characterize(args: argparse.Namespace) -> int:
     if not path.exists():
         raise FileNotFoundError(f"no fiche concepts/{args.concept}.yaml")
     fiche = load_fiche(path)
-    store = Lakehouse.at(load_settings().lakehouse)
+    store = Lakehouse.of(load_settings())
     if not ch.has_data(store, fiche):
         raise FileNotFoundError(f"{fiche.id} is not materialized in {store.root} (jnft run)")
     rows = ch.current_rows(store, fiche)

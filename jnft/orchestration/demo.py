@@ -138,7 +138,6 @@ def materialize_all(
 def run_demo(serve: bool) -> int:
     """Materialize the project's territory, then serve the UI; returns how many problems
     (refused deliveries, failed steps) were reported."""
-    from jnft.lakehouse.store import Lakehouse
     from jnft.orchestration.partitions import (
         declared_scenarios,
         register,
@@ -171,8 +170,8 @@ def run_demo(serve: bool) -> int:
     register(instance, scenarios, scenarios_partitions)
     results = materialize_all(instance, defs, tiles, {"lakehouse": resource}, scenarios)
     problems = [line for result in results for line in problems_of(result)]
-    store = Lakehouse.at(resource.root)
-    log.info('lakehouse ready: %s  (try: jnft sql "SHOW TABLES")', store.duckdb_path)
+    store = resource.store()
+    log.info('lakehouse ready: %s  (try: jnft sql "SHOW TABLES")', store.uri(store.duckdb_path))
     if problems:
         log.warning(
             "%d problem(s), the territory keeps what was published before:\n  %s\n"

@@ -11,18 +11,23 @@ from jnft.settings import DEFAULTS, Settings, load_settings
 
 
 class LakehouseResource(dg.ConfigurableResource):
-    """The lakehouse root (`JNFT_LAKEHOUSE`), the sources folder (`JNFT_SOURCES`) and the
-    inbox where new deliveries are dropped (`JNFT_INBOX`)."""
+    """The lakehouse root (`JNFT_LAKEHOUSE`: a folder, or `url` on object storage with `root`
+    its working copy), the sources folder (`JNFT_SOURCES`) and the inbox where new deliveries
+    are dropped (`JNFT_INBOX`)."""
 
     root: str
     sources: str
     inbox: str = DEFAULTS["inbox"]
+    url: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> LakehouseResource:
         settings = settings or load_settings()
         return cls(
-            root=str(settings.lakehouse), sources=str(settings.sources), inbox=str(settings.inbox)
+            root=str(settings.lakehouse),
+            sources=str(settings.sources),
+            inbox=str(settings.inbox),
+            url=settings.lakehouse_url,
         )
 
     @property
@@ -30,7 +35,7 @@ class LakehouseResource(dg.ConfigurableResource):
         return Path(self.inbox)
 
     def store(self) -> Lakehouse:
-        return Lakehouse.at(self.root)
+        return Lakehouse.at(self.root, self.url)
 
     @property
     def sources_dir(self) -> Path:

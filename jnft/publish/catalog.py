@@ -201,6 +201,7 @@ def build_catalog(store: Lakehouse, fiches: list[Fiche]) -> Path:
         raise ValueError("the STAC catalog does not validate: " + "; ".join(problems[:5]))
     commit_point("catalog.written")
     swap_in(folder, target)
+    store.publish(target)
     return target / "catalog.json"
 
 

@@ -54,6 +54,7 @@ def write_maps(
         path = folder / f"{name}.tif"
         array = np.where(np.isfinite(values), values, NODATA).astype(np.float32)
         raster.write_cog(array, transform, crs, NODATA, path)
+        store.publish(path)
         finite = values[np.isfinite(values)]
         rows.append(
             {
@@ -100,4 +101,4 @@ def write_flood(store: Lakehouse, result: TileFlood) -> str | None:
     if not covered:
         return None
     depth = maps.filter(pc.equal(maps["product"], "max_depth"))["path"][0].as_py()
-    return str(store.root / depth)
+    return str(store.file(depth))

@@ -23,4 +23,5 @@ def write_gold(store: Lakehouse, concept: str, rows: pa.Table) -> dict:
     geo = write_geoparquet(rows, beside, TARGET_CRS)
     commit_point("gold.written")
     beside.replace(path)
+    store.publish(path)
     return geo

@@ -26,5 +26,5 @@ def test_shapefile_travels_with_its_sidecars(tmp_path):
 def test_missing_file_and_object_store_roots_are_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
         Lakehouse.at(tmp_path).land("x", tmp_path / "nope.gpkg")
-    with pytest.raises(NotImplementedError, match="object-store"):
+    with pytest.raises(ValueError, match="local folder, not a URL"):
         Lakehouse.at("s3://bucket/lake")

@@ -1,33 +1,29 @@
 """The OGC APIs served on a loopback port over a lakehouse of the small territory, through
-OWSLib: the generated configuration, Features as of a date, a flood scenario as a job."""
+OWSLib: the generated configuration, Features as of a date, a flood scenario as a job (and its
+depth map then a coverage). Each API's own queries: test_coverage, test_series, test_records."""
 
-import shutil
-import socket
-import threading
+import json
 import time
 from pathlib import Path
 
-import dagster as dg
 import jsonschema
+import numpy as np
 import pytest
+import rasterio
 import requests
-import uvicorn
 from jsonschema_path import SchemaPath
 from openapi_spec_validator import OpenAPIV30SpecValidator
+from owslib.ogcapi.coverages import Coverages
 from owslib.ogcapi.features import Features
 from owslib.ogcapi.processes import Processes
 from pygeoapi.config import validate_config
+from pygeoapi.plugin import load_plugin
 
 from jnft.lakehouse.database import connect
-from jnft.ogcapi import ogc_app, pygeoapi_config
+from jnft.ogcapi import pygeoapi_config
 from jnft.ogcapi.config import build_config
-from jnft.orchestration.definitions import build_definitions
-from jnft.orchestration.demo import materialize_all
-from jnft.orchestration.partitions import register_tiles, territory_tiles
-from jnft.orchestration.resources import LakehouseResource
 from jnft.quality.fiche import load_fiches
 from jnft.settings import Settings
-from tests.factories import PROJECT_DIR
 
 pytestmark = pytest.mark.integration
 
@@ -39,59 +35,6 @@ river: {peak_discharge_m3s: 120, time_to_peak_h: 0.5, inflow_width_m: 50}
 duration_h: 1
 resolution_m: 25
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def project(small_sources, tmp_path_factory):
-    """A copy of the sample project (its scenarios/ receives the inline scenario), in force,
-    with its lakehouse of the small territory and a persistent Dagster instance."""
-    root = tmp_path_factory.mktemp("ogcapi")
-    for folder in ("concepts", "scenarios", "sql"):
-        shutil.copytree(PROJECT_DIR / folder, root / "project" / folder)
-    settings = Settings(
-        project=root / "project",
-        lakehouse=root / "lakehouse",
-        sources=small_sources,
-        inbox=root / "inbox",
-        dagster_home=root / "dagster_home",
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JNFT_PROJECT_DIR", str(settings.project))
-        settings.dagster_home.mkdir()
-        with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
-            tiles = territory_tiles(small_sources)
-            register_tiles(instance, tiles)
-            resources = {"lakehouse": LakehouseResource.from_settings(settings)}
-            results = materialize_all(instance, build_definitions(settings), tiles, resources)
-        assert all(r.success for r in results)
-        yield settings
-
-
-@pytest.fixture(scope="module")
-def server(project):
-    """The app on a free loopback port, as uvicorn serves it; its base URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/ogc"
-    app = ogc_app(project, url=url)
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
-
-    host = Starlette(routes=[Mount("/ogc", app=app)])  # mounted as the viewer mounts it
-    config = uvicorn.Config(host, host="127.0.0.1", port=port, log_level="warning")
-    served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    while not served.started:
-        time.sleep(0.05)
-    yield url
-    served.should_exit = True
-    thread.join(timeout=10)
 
 
 def demolished(settings: Settings) -> tuple[str, list[float]]:
@@ -111,10 +54,25 @@ def test_configuration_is_generated_from_the_public_fiches_and_valid(project):
     config = pygeoapi_config(project, "http://127.0.0.1/ogc")
     validate_config(config)
     fiches = load_fiches(project.concepts)
-    served = {f.id for f in fiches if f.is_public and f.kind in ("vector", "timeseries")}
-    collections = {k for k, v in config["resources"].items() if v["type"] == "collection"}
-    assert collections == served
-    assert config["resources"]["flood-scenario"]["type"] == "process"
+    public = {f.id: f.kind for f in fiches if f.is_public}
+    resources = config["resources"]
+
+    def of_type(kind: str) -> set[str]:
+        return {k for k, v in resources.items() if kind in provider_types(v)}
+
+    assert of_type("feature") == {k for k, v in public.items() if v in ("vector", "timeseries")}
+    assert of_type("edr") == {k for k, v in public.items() if v == "timeseries"}
+    # A raster concept is one coverage; a point cloud's rasters, one per product.
+    assert of_type("coverage") == {"mnt", "nuage_lidar_mnt", "nuage_lidar_mns"}
+    assert of_type("record") == {"catalogue"}
+    assert resources["flood-scenario"]["type"] == "process"
+
+
+def provider_types(resource: dict) -> list[str]:
+    return [p["type"] for p in resource.get("providers", [])]
+
+
+RESTRICTED = {"batiment", "mnt", "hydrometrie"}  # a layer, a raster, a series
 
 
 def test_restricted_concepts_never_appear(project, tmp_path):
@@ -131,18 +89,26 @@ def test_restricted_concepts_never_appear(project, tmp_path):
                 )
             }
         )
-        if f.id == "batiment"
+        if f.id in RESTRICTED
         else f
         for f in fiches
     ]
-    assert not next(f for f in restricted if f.id == "batiment").is_public
+    assert not any(f.is_public for f in restricted if f.id in RESTRICTED)
     config = build_config(project, restricted, "http://127.0.0.1/ogc", tmp_path)
     validate_config(config)
-    assert "batiment" not in config["resources"]
-    assert "commune" in config["resources"]
+    assert not RESTRICTED & set(config["resources"])
+    assert {"commune", "maregraphe", "nuage_lidar_mnt", "catalogue"} <= set(config["resources"])
+    # The catalog was written while they were public: their records are left out when read.
+    records = load_plugin("provider", config["resources"]["catalogue"]["providers"][0])
+    shown = records.query(limit=10000)["features"]
+    assert shown and not RESTRICTED & {r["properties"]["collection"] for r in shown}
     bad = {**config, "server": {k: v for k, v in config["server"].items() if k != "url"}}
     with pytest.raises(jsonschema.ValidationError):
         validate_config(bad)
+
+
+# EDR's path parameters, as its building blocks name them.
+EDR_PATH_PARAMETERS = {"locationId": "locId", "instanceId": "instanceId"}
 
 
 def ogc_building_block(uri: str) -> dict:
@@ -153,13 +119,19 @@ def ogc_building_block(uri: str) -> dict:
         return {"description": "OGC response"}
     if "/schemas/" in uri:
         return {"type": "object"}
-    if "/parameters/" in uri:
-        return {"name": "sortby", "in": "query", "schema": {"type": "string"}}
+    if "/parameters/" in uri:  # named after its file: an operation's are distinct
+        name = uri.rsplit("/", 1)[-1].removesuffix(".yaml").split("#")[0]
+        if name in EDR_PATH_PARAMETERS:
+            return {**parameter, "name": EDR_PATH_PARAMETERS[name]}
+        return {"name": name, "in": "query", "schema": {"type": "string"}}
     responses = ["Collection", "Feature", "Features", "InvalidParameter", "LandingPage"]
     responses += ["NotFound", "ServerError"]
     return {
         "components": {
-            "parameters": {"featureId": parameter},
+            "parameters": {
+                "featureId": parameter,
+                "datetime": {"name": "datetime", "in": "query", "schema": {"type": "string"}},
+            },
             "responses": {name: {"description": name} for name in responses},
             "schemas": {"link": {"type": "object"}},
         }
@@ -171,6 +143,9 @@ def test_openapi_document_is_valid(server):
     handlers = {"http": ogc_building_block, "https": ogc_building_block}
     OpenAPIV30SpecValidator(SchemaPath.from_dict(document, handlers=handlers)).validate()
     assert "/collections/batiment/items" in document["paths"]
+    assert "/collections/mnt/coverage" in document["paths"]
+    assert "/collections/hydrometrie/position" in document["paths"]
+    assert "/collections/catalogue/items" in document["paths"]
     assert "/processes/flood-scenario/execution" in document["paths"]
 
 
@@ -238,3 +213,15 @@ def test_a_flood_scenario_runs_as_a_job_and_links_its_results(server, project):
     assert cog.status_code == 200 and cog.content[:2] in (b"II", b"MM")
     assert all(set(r) >= {"commune", "depth_class", "buildings"} for r in result["exposure"])
     assert (project.scenarios / "crue_api.yaml").read_text(encoding="utf-8") == SCENARIO
+    # The lakehouse changed: its depth map is a coverage without a restart, cell for cell.
+    coverages = Coverages(server)
+    assert "crue_api_max_depth" in coverages.coverages()
+    depth = next(m for m in result["maps"] if m["product"] == "max_depth" and m["wet_cells"])
+    with rasterio.open(depth["href"]) as cog:
+        values = cog.read(1)
+        row, col = np.argwhere(values > 0)[0]
+        x, y = cog.xy(row, col)
+    answer = coverages.coverage(
+        "crue_api_max_depth", subset={"x": (x - 1, x + 1), "y": (y - 1, y + 1)}
+    )
+    assert json.load(answer)["ranges"]["max_depth"]["values"] == [float(values[row, col])]

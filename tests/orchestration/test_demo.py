@@ -235,3 +235,44 @@ def test_a_refused_delivery_is_reported_in_a_line_and_the_next_runs_go_on(small_
     with connect(build_database(store.duckdb_path, scripts)) as con:
         staged = con.sql("SELECT vintage, reasons FROM batiment_staged").fetchall()
     assert staged and all("c06_extent" in str(reasons) for _, reasons in staged)
+
+
+def test_the_demo_runs_on_an_s3_lakehouse_and_jnft_sql_reads_it_elsewhere(
+    small_sources, s3, tmp_path, monkeypatch, capsys
+):
+    """`JNFT_LAKEHOUSE=s3://…`: the whole demo on a real S3 server (SeaweedFS), nothing left
+    in a local folder named `s3:`; then `jnft sql` from another working copy reads it all."""
+    from jnft.orchestration.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JNFT_PROJECT_DIR", raising=False)
+    monkeypatch.setenv("JNFT_LAKEHOUSE", f"s3://{s3['JNFT_TEST_BUCKET']}/demo")
+    monkeypatch.setenv("JNFT_SOURCES", str(small_sources))
+    monkeypatch.setenv("JNFT_LAKEHOUSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("JNFT_SERVE", "0")
+    assert main(["demo"]) == 0
+    assert not (tmp_path / "s3:").exists()
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("JNFT_LAKEHOUSE_CACHE", str(elsewhere / "cache"))
+    capsys.readouterr()
+    query = (
+        "SELECT (SELECT count(*) FROM batiment), (SELECT count(*) FROM mnt_cog), "
+        "(SELECT count(*) FROM flood_maps), (SELECT sum(buildings) FROM exposure), "
+        "(SELECT min(href) FROM flood_maps)"
+    )
+    assert main(["sql", "--csv", query]) == 0
+    buildings, cogs, maps, exposed, href = capsys.readouterr().out.splitlines()[1].split(",")
+    assert int(buildings) > 0 and int(cogs) > 0 and int(maps) > 0 and int(exposed) > 0
+    assert href.startswith("s3://jnft/demo/gold/simulation/")
+    # What `jnft sql` read from the bucket is the database file (and its ETag note): the
+    # tables' data stays there, read by DuckDB over s3://.
+    fetched = {
+        p.relative_to(elsewhere / "cache").as_posix()
+        for p in (elsewhere / "cache").rglob("*")
+        if p.is_file()
+    }
+    assert fetched == {"jnft/demo/lakehouse.duckdb", "jnft/demo/.etags/lakehouse.duckdb"}

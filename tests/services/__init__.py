@@ -1,0 +1,1 @@
+"""Real services the tests and benchmarks start on this machine (and stop): no mocks."""
