@@ -2,17 +2,13 @@
 a sensor tick and a backfill of flood partitions run by `dagster-daemon run`, each proven by
 reading Dagster's own tables in Postgres."""
 
-import glob
 import itertools
 import json
 import os
-import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +23,7 @@ from jnft.orchestration.partitions import register_tiles, territory_tiles
 from jnft.orchestration.resources import LakehouseResource
 from jnft.settings import load_settings
 from tests.factories import CONCEPTS_DIR, PROJECT_DIR
+from tests.services.postgres import PostgresUnavailable, running_postgres
 
 pytest.importorskip("dagster_postgres", reason="dagster-postgres is not installed")
 psycopg2 = pytest.importorskip("psycopg2", reason="dagster-postgres is not installed")
@@ -42,78 +39,22 @@ river: {{peak_discharge_m3s: 400, time_to_peak_h: 1, inflow_width_m: 50}}
 duration_h: 3
 resolution_m: 25
 """
-SERVER_USER = "postgres"  # the server refuses to run as root: it runs as this user then
-PASSWORD = "jnft-test"
 DAEMON_START_TIMEOUT_S = 120
 BACKFILL_TIMEOUT_S = 300
-
-
-def server_binaries() -> Path:
-    """The folder of `initdb` and `pg_ctl`: on the PATH, else Debian's versioned folder."""
-    initdb = shutil.which("initdb")
-    if initdb:
-        return Path(initdb).resolve().parent
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        pytest.skip("no PostgreSQL server binaries (apt-get install -y postgresql)")
-    return Path(found[-1]).parent
-
-
-def as_server_user(command: list[str]) -> list[str]:
-    if os.geteuid() != 0:
-        return command
-    return ["runuser", "-u", SERVER_USER, "--", *command]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def postgres():
     """A throwaway server on a free loopback port: the environment `infra/dagster.yaml` reads."""
-    binaries = server_binaries()
-    folder = Path(tempfile.mkdtemp(prefix="jnft-pg-"))
-    if os.geteuid() == 0:
-        try:
-            user = pwd.getpwnam(SERVER_USER)
-        except KeyError:
-            shutil.rmtree(folder)
-            pytest.skip(f"running as root and no `{SERVER_USER}` user to run the server as")
-        os.chown(folder, user.pw_uid, user.pw_gid)
-    port = free_port()
-    data = folder / "data"
-    (folder / "password").write_text(PASSWORD, encoding="utf-8")
-    run = dict(check=True, capture_output=True, text=True)
-    subprocess.run(
-        as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", "dagster",
-                        "--pwfile", str(folder / "password"), "--auth-local=trust",
-                        "--auth-host=scram-sha-256"]), **run,
-    )  # fmt: skip
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={folder}"
-    pg_ctl = str(binaries / "pg_ctl")
-    subprocess.run(
-        as_server_user([pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-o", options,
-                        "-w", "start"]), **run,
-    )  # fmt: skip
     try:
-        connection = dict(
-            host="127.0.0.1", port=port, user="dagster", password=PASSWORD, dbname="postgres"
-        )
-        con = psycopg2.connect(**connection)
-        con.autocommit = True  # CREATE DATABASE runs outside a transaction
-        con.cursor().execute("CREATE DATABASE dagster")
-        con.close()
-        yield {**connection, "dbname": "dagster"}
-    finally:
-        subprocess.run(as_server_user([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]))
-        shutil.rmtree(folder, ignore_errors=True)
+        with running_postgres(user="dagster", dbname="dagster") as server:
+            yield server
+    except PostgresUnavailable as missing:
+        pytest.skip(str(missing))
 
 
 def query(server: dict, sql: str, *args: object) -> list[tuple]:
-    con = psycopg2.connect(**server)
+    con = psycopg2.connect(server["dsn"])
     try:
         with con.cursor() as cursor:
             cursor.execute(sql, args)
