@@ -3,7 +3,12 @@
 1. Vector tiles: every zoom-15 tile over the buildings, MVT of the gold layer made on request
    by DuckDB spatial (`ST_AsMVTGeom` + `ST_AsMVT`, what the viewer serves), against clipping
    with shapely and encoding with the `mapbox-vector-tile` package from the same rows.
-2. Raster tiles: every zoom-14 tile over a scenario's depth maps, warped from the COGs that
+2. PMTiles: the same tiles read from the buildings' archive (gold/batiment.pmtiles) through
+   HTTP range requests to the viewer, its header and directories read and parsed once and
+   kept (as the `pmtiles` JS client does; a tile the archive lacks costs no request), against
+   the viewer's on-request MVT tiles over HTTP (both over one keep-alive connection to the
+   viewer served by uvicorn in the measuring process).
+3. Raster tiles: every zoom-14 tile over a scenario's depth maps, warped from the COGs that
    reach the tile through a `WarpedVRT` (reading the overview that fits the zoom) and classed
    into a PNG (what the viewer serves), against `rasterio.warp.reproject` of every COG's full
    grid onto the tile.
@@ -24,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness
 
 VECTOR_ZOOM, RASTER_ZOOM = 15, 14
+PASSES = 10  # reads of every tile over HTTP: a pass alone lasts a few milliseconds
 
 
 def tiles_over(bounds: list[float], z: int) -> list[tuple[int, int, int]]:
@@ -98,6 +104,90 @@ def baseline_vector(geoms, properties: list, tree, tiles: list) -> None:
         )
 
 
+def _serve(lakehouse: str):
+    """The viewer on a free loopback port, in a thread of this process: (server, port)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from jnft.viewer import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(_settings(lakehouse))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, port
+
+
+def _get(connection, path: str, headers: dict | None = None) -> bytes:
+    connection.request("GET", path, headers=headers or {})
+    response = connection.getresponse()
+    body = response.read()
+    assert response.status in (200, 206), (path, response.status)
+    return body
+
+
+def prepare_pmtiles(lakehouse: str, tiles: list, passes: int) -> tuple:
+    import http.client
+
+    from pmtiles.tile import deserialize_directory, deserialize_header
+
+    _, port = _serve(lakehouse)
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+
+    def get_bytes(offset: int, length: int) -> bytes:
+        headers = {"Range": f"bytes={offset}-{offset + length - 1}"}
+        return _get(connection, "/pmtiles/batiment.pmtiles", headers)
+
+    header = deserialize_header(get_bytes(0, 127))
+    parsed: dict[int, list] = {}
+
+    def directory(offset: int, length: int) -> list:
+        """A directory's entries, read and parsed once (as the `pmtiles` JS client keeps)."""
+        if offset not in parsed:
+            parsed[offset] = deserialize_directory(get_bytes(offset, length))
+        return parsed[offset]
+
+    directory(header["root_offset"], header["root_length"])  # read on opening the archive
+    return get_bytes, header, directory, tiles, passes
+
+
+def ours_pmtiles(get_bytes, header: dict, directory, tiles: list, passes: int) -> None:
+    from pmtiles.tile import find_tile, zxy_to_tileid
+
+    for _ in range(passes):
+        for z, x, y in tiles:
+            tile_id = zxy_to_tileid(z, x, y)
+            offset, length = header["root_offset"], header["root_length"]
+            while entry := find_tile(directory(offset, length), tile_id):  # none: no tile
+                if entry.run_length:  # the tile's bytes
+                    get_bytes(header["tile_data_offset"] + entry.offset, entry.length)
+                    break
+                offset = header["leaf_directory_offset"] + entry.offset  # a leaf directory
+                length = entry.length
+
+
+def prepare_mvt_http(lakehouse: str, tiles: list, passes: int) -> tuple:
+    import http.client
+
+    _, port = _serve(lakehouse)
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    _get(connection, "/tiles/batiment/{}/{}/{}.mvt".format(*tiles[0]))
+    return connection, tiles, passes
+
+
+def mvt_http(connection, tiles: list, passes: int) -> None:
+    for _ in range(passes):
+        for z, x, y in tiles:
+            _get(connection, f"/tiles/batiment/{z}/{x}/{y}.mvt")
+
+
 def prepare_ours_raster(lakehouse: str, scenario: str, tiles: list) -> tuple:
     from jnft.viewer.territory import Territory
 
@@ -166,6 +256,12 @@ def main() -> None:
         (prepare_baseline_vector, baseline_vector, (args.lakehouse, vector_tiles)),
         args.repeats,
     )
+    print(f"pmtiles: {len(vector_tiles)} tiles × {PASSES} over HTTP from the viewer")
+    archive = harness.compare(
+        (prepare_pmtiles, ours_pmtiles, (args.lakehouse, vector_tiles, PASSES)),
+        (prepare_mvt_http, mvt_http, (args.lakehouse, vector_tiles, PASSES)),
+        args.repeats,
+    )
     print(f"raster: {len(raster_tiles)} depth tiles of zoom {RASTER_ZOOM} of {args.scenario}")
     rasters = harness.compare(
         (prepare_ours_raster, ours_raster, (args.lakehouse, args.scenario, raster_tiles)),
@@ -180,6 +276,18 @@ def main() -> None:
             vector,
             len(vector_tiles),
             {"zoom": VECTOR_ZOOM, "tiles": len(vector_tiles), "layer": "batiment"},
+        ),
+        (
+            "pmtiles_tiles",
+            "the viewer's on-request MVT (DuckDB ST_AsMVT) over HTTP",
+            archive,
+            len(vector_tiles) * PASSES,
+            {
+                "zoom": VECTOR_ZOOM,
+                "tiles": len(vector_tiles),
+                "passes": PASSES,
+                "layer": "batiment",
+            },
         ),
         (
             "raster_tiles",

@@ -10,6 +10,7 @@ from jnft.assets.catalog import build_catalog_asset
 from jnft.assets.database import build_database_asset
 from jnft.assets.factory import build_concept_assets
 from jnft.assets.simulation import build_flood_asset
+from jnft.assets.tiles import build_tiles_assets
 from jnft.orchestration.partitions import scenario_tiles, tiles_partitions
 from jnft.orchestration.resources import LakehouseResource
 from jnft.orchestration.schedules import build_gauge_schedule
@@ -46,6 +47,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_flood_asset(fiches, scenario_tiles),
             build_database_asset(fiches),
             build_catalog_asset(fiches),
+            *build_tiles_assets(fiches),
         ],
         schedules=[gauge_schedule] if gauge_schedule else [],
         sensors=[territory_tiles_sensor, scenarios_sensor, build_inbox_sensor(fiches)],

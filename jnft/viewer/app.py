@@ -1,29 +1,41 @@
 """The viewer's web server: a Starlette app serving the built front-end (`static/`), the
-territory's JSON API, vector tiles (MVT) and raster tiles (PNG); other ASGI apps (the OGC API)
-are mounted beside it under their own prefix."""
+territory's JSON API, vector tiles (MVT made on request, and PMTiles archives read by HTTP
+range requests), raster tiles (PNG) and decimated point clouds; other ASGI apps (the OGC API)
+are mounted beside it under their own prefix.
+
+A PMTiles reader asks for one byte range per tile: a single satisfiable range is read and
+answered (206) here, a few times faster than Starlette's `FileResponse` (its stat and open in
+threads of their own); anything else (no range, several, unsatisfiable, `If-Range`) is left
+to it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from jnft.settings import Settings
-from jnft.viewer import raster
+from jnft.viewer import pointcloud, raster
 from jnft.viewer.territory import NotFound, Territory
 
 STATIC_DIR = Path(__file__).parent / "static"
 MVT = "application/vnd.mapbox-vector-tile"
+PMTILES = "application/vnd.pmtiles"
+# Points per tile the 3D view asks for by default: a few MB, drawn smoothly by a laptop's GPU.
+POINT_BUDGET = 200_000
 _BUILD_HINT = "front-end not built: cd viewer && npm ci && npm run build"
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
 def _tile(request: Request) -> tuple[int, int, int]:
@@ -40,6 +52,44 @@ def _date(text: str | None, name: str) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise HTTPException(400, f"{name} must be a date YYYY-MM-DD, not {text!r}") from None
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of a `Range` header asking for one satisfiable range of a file of
+    `size` bytes (RFC 9110: `bytes=a-b`, `bytes=a-`, `bytes=-n`), else None."""
+    match = _RANGE.fullmatch(header.strip()) if header else None
+    if match is None or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if not first:  # the last n bytes
+        return (max(size - int(last), 0), size - 1) if int(last) > 0 and size > 0 else None
+    start, end = int(first), min(int(last), size - 1) if last else size - 1
+    return (start, end) if start <= end else None
+
+
+def _file_range(path: Path, request: Request, media_type: str) -> Response:
+    """A file, or the one byte range the request asks for (206), with the validators that
+    `FileResponse` gives (an archive replaced under a reader is seen by its ETag)."""
+    stat = path.stat()
+    whole = FileResponse(path, media_type=media_type, stat_result=stat)
+    span = byte_range(request.headers.get("range"), stat.st_size)
+    if span is None or "if-range" in request.headers:  # its validator is checked there
+        return whole
+    start, end = span
+    with path.open("rb") as file:
+        file.seek(start)
+        body = file.read(end - start + 1)
+    return Response(
+        body,
+        status_code=206,
+        media_type=media_type,
+        headers={
+            "accept-ranges": "bytes",
+            "content-range": f"bytes {start}-{end}/{stat.st_size}",
+            "etag": whole.headers["etag"],
+            "last-modified": whole.headers["last-modified"],
+        },
+    )
 
 
 def _routes(territory: Territory) -> list[BaseRoute]:
@@ -59,10 +109,25 @@ def _routes(territory: Territory) -> list[BaseRoute]:
                     else None
                 ),
                 "hillshade": "/tiles/hillshade/{z}/{x}/{y}.png" if paths else None,
+                "terrain": "/tiles/terrain/{z}/{x}/{y}.png" if paths else None,
                 "elevation_m": [low, high],
                 "scenarios": territory.scenarios,
                 "vintages": territory.vintages,
                 "vector_layers": sorted(territory.vectors),
+                "pmtiles": {c: f"/pmtiles/{c}.pmtiles" for c in sorted(territory.archives)},
+                "pointcloud": {
+                    "concept": territory.pointcloud.id,
+                    "tiles": [
+                        {
+                            "tile": t.tile,
+                            "points": t.points,
+                            "url": f"/api/pointcloud/{t.tile}.bin?budget={POINT_BUDGET}",
+                        }
+                        for t in territory.cloud_tiles.values()
+                    ],
+                }
+                if territory.cloud_tiles and territory.pointcloud
+                else None,
             }
         )
 
@@ -92,6 +157,28 @@ def _routes(territory: Territory) -> list[BaseRoute]:
         )
         return Response(body, media_type=MVT)
 
+    def archive(request: Request) -> Response:
+        return _file_range(territory.archive(request.path_params["concept"]), request, PMTILES)
+
+    @lru_cache(maxsize=8)
+    def cloud(tile: str, budget: int) -> bytes:
+        return pointcloud.encode(*pointcloud.decimated(territory.cloud_tile(tile), budget))
+
+    def points(request: Request) -> Response:
+        text = request.query_params.get("budget", str(POINT_BUDGET))
+        if not text.isdigit() or not 0 < int(text) <= pointcloud.MAX_BUDGET:
+            raise HTTPException(400, f"budget: points, 1 to {pointcloud.MAX_BUDGET}, not {text!r}")
+        body = cloud(request.path_params["tile"], int(text))
+        return Response(body, media_type="application/octet-stream")
+
+    def terrain(request: Request) -> Response:
+        paths, _, _ = territory.dem
+        if not paths:
+            raise HTTPException(404, "the terrain is not a raster concept of the lakehouse")
+        return Response(
+            raster.png(raster.terrain_tile(paths, *_tile(request))), media_type="image/png"
+        )
+
     def hillshade(request: Request) -> Response:
         paths, _, _ = territory.dem
         if not paths:
@@ -113,6 +200,9 @@ def _routes(territory: Territory) -> list[BaseRoute]:
         Route("/api/asof/{concept}", asof),
         Route("/api/buildings/{feature_id}", building),
         Route("/api/communes/{code}/exposure", commune),
+        Route("/api/pointcloud/{tile}.bin", points),
+        Route("/pmtiles/{concept}.pmtiles", archive),
+        Route("/tiles/terrain/{z:int}/{x:int}/{y:int}.png", terrain),
         Route("/tiles/hillshade/{z:int}/{x:int}/{y:int}.png", hillshade),
         Route("/tiles/depth/{scenario}/{z:int}/{x:int}/{y:int}.png", depth),
         Route("/tiles/{concept}/{z:int}/{x:int}/{y:int}.mvt", vector_tile),

@@ -1,5 +1,6 @@
 """Raster tiles of the viewer: web-mercator XYZ tile bounds, COGs (Lambert-93) warped onto a
-tile, the DEM's hillshade and a flood's depth classes as PNG, and their legends in metres."""
+tile, the DEM's hillshade, its elevations for the 3D terrain and a flood's depth classes as
+PNG, and their legends in metres."""
 
 from __future__ import annotations
 
@@ -99,6 +100,19 @@ def hillshade_tile(paths: Sequence[Path], z: int, x: int, y: int) -> np.ndarray 
     valid = np.isfinite(shade)
     grey = np.clip(np.nan_to_num(shade) * 255, 0, 255).astype(np.uint8)
     return np.dstack([grey, grey, grey, np.where(valid, 255, 0).astype(np.uint8)])
+
+
+def terrain_tile(paths: Sequence[Path], z: int, x: int, y: int) -> np.ndarray:
+    """The DEM's elevations over a tile in the Terrarium encoding MapLibre's terrain reads
+    (metres = R × 256 + G + B / 256 − 32768); sea level where the DEM does not reach (a
+    transparent pixel would read −32768 m)."""
+    dem = warp(paths, mercator_bounds(z, x, y))
+    value = np.clip(np.nan_to_num(dem, nan=0.0).astype(np.float64) + 32768.0, 0, 65535.99)
+    red = np.floor(value / 256)
+    green = np.floor(value - red * 256)
+    blue = np.floor((value - np.floor(value)) * 256)
+    alpha = np.full(dem.shape, 255)
+    return np.dstack([red, green, blue, alpha]).astype(np.uint8)
 
 
 def depth_tile(paths: Sequence[Path], z: int, x: int, y: int) -> np.ndarray | None:

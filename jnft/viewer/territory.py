@@ -1,7 +1,12 @@
 """What the viewer reads from the lakehouse: the public concepts (fiches, latest C1–C10
 checks), their gold snapshots and the buildings' history in web mercator for vector tiles
-(DuckDB spatial's ST_AsMVT), the DEM and flood-map COGs, a building's depth in each scenario
-and a commune's exposure by depth class. Restricted concepts are never loaded."""
+(DuckDB spatial's ST_AsMVT), their PMTiles archives, the DEM and flood-map COGs, the point
+cloud's files, a building's depth in each scenario and a commune's exposure by depth class.
+Restricted concepts are never loaded.
+
+The current layers are drawn from their PMTiles archives (gold/<concept>.pmtiles, made by the
+`tiles/<concept>` assets) where they exist; the tiles made on request serve the buildings as
+of a past date (the archives hold the current features only) and layers without archive."""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from jnft.kinds import kind_of
 from jnft.lakehouse.database import connect, load_extensions
 from jnft.lakehouse.read import layer
 from jnft.lakehouse.store import Lakehouse
+from jnft.publish.pmtiles import HIDDEN_COLUMNS as _HIDDEN
+from jnft.publish.pmtiles import pmtiles_path
 from jnft.quality.checks import evaluate
 from jnft.quality.fiche import Fiche, filling, load_fiches
 from jnft.quality.observe import observe
@@ -25,21 +32,10 @@ from jnft.settings import Settings
 from jnft.simulation.exposure import depth_class
 from jnft.simulation.scenario import load_scenarios
 from jnft.tiles import TARGET_CRS
+from jnft.viewer.pointcloud import CloudTile
 from jnft.viewer.raster import sample_depth
 
 MVT_EXTENT = 4096
-# Bookkeeping columns that say nothing to someone reading the map.
-_HIDDEN = {
-    "row_hash",
-    "run_id",
-    "source_sha256",
-    "bbox_xmin",
-    "bbox_ymin",
-    "bbox_xmax",
-    "bbox_ymax",
-    "geometry",
-    "valid_to",
-}
 _MVT_TYPES = {"VARCHAR", "FLOAT", "DOUBLE", "INTEGER", "BIGINT", "BOOLEAN", "SMALLINT"}
 _AS_TEXT = {"DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"}
 
@@ -69,27 +65,30 @@ class Territory:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = Lakehouse.at(settings.lakehouse)
-        if not self.store.duckdb_path.exists():
+        self.store = Lakehouse.of(settings)
+        if not self.store.exists(self.store.duckdb_path):
             raise FileNotFoundError(
-                f"{self.store.duckdb_path} does not exist: materialize the lakehouse first "
-                "(jnft run)"
+                f"{self.store.uri(self.store.duckdb_path)} does not exist: materialize the "
+                "lakehouse first (jnft run)"
             )
         self.fiches = {f.id: f for f in load_fiches(settings.concepts) if f.is_public}
         public = list(self.fiches.values())
         self.buildings = filling(public, "buildings", required=False)
         self.communes = filling(public, "admin_units", required=False)
         self.terrain = filling(public, "terrain", required=False)
+        self.pointcloud = next((f for f in public if f.kind == "pointcloud"), None)
         # One in-memory database, read by a cursor per request (DuckDB cursors are
         # thread-safe; the lakehouse file is attached read-only, so `jnft run` may go on).
         self._con = load_extensions(duckdb.connect())
-        self._con.execute(f"ATTACH '{self.store.duckdb_path}' AS lh (READ_ONLY)")
+        database = self.store.fetch(self.store.duckdb_path)
+        self._con.execute(f"ATTACH '{database}' AS lh (READ_ONLY)")
         self.vectors: dict[str, VectorSource] = {}
         self.history: VectorSource | None = None
         for fiche in public:
             gold = self.store.gold_path(fiche.id)
-            if fiche.kind == "vector" and gold.exists():
-                self.vectors[fiche.id] = self._load(fiche.id, f"read_parquet('{gold}')", False)
+            if fiche.kind == "vector" and self.store.exists(gold):
+                source = f"read_parquet('{self.store.fetch(gold)}')"
+                self.vectors[fiche.id] = self._load(fiche.id, source, False)
         if self.buildings is not None and self.buildings.id in self.vectors:
             source = f"lh.main.{self.buildings.id}_history"
             self.history = self._load(self.buildings.id, source, True)
@@ -175,6 +174,49 @@ class Territory:
         )
         return bytes(row[0]) if row and row[0] is not None else b""
 
+    @cached_property
+    def archives(self) -> dict[str, Path]:
+        """The PMTiles archive of each vector layer that has one (its current features)."""
+        paths = {c: pmtiles_path(self.store, c) for c in self.vectors}
+        return {c: self.store.fetch(p) for c, p in paths.items() if self.store.exists(p)}
+
+    def archive(self, concept: str) -> Path:
+        """The local copy of a layer's PMTiles archive (NotFound: none, or not public)."""
+        if concept not in self.archives:
+            raise NotFound(f"no PMTiles archive of {concept!r}")
+        return self.archives[concept]
+
+    # -- point clouds ---------------------------------------------------------------------
+
+    @cached_property
+    def cloud_tiles(self) -> dict[str, CloudTile]:
+        """The point cloud's tiles (current index rows) with their files in bronze."""
+        fiche = self.pointcloud
+        if fiche is None or not kind_of(fiche).exists(self.store, fiche):
+            return {}
+        rows = layer(self.store, fiche.id, ["tile", "source_sha256", "point_count"])
+        bronze = self.store.bronze_dir(fiche.source.name)
+
+        def landed(sha: str) -> Path:
+            """The point file landed in bronze under its hash (not its JSON sidecar)."""
+            found = [p for p in self.store.listing(bronze, f"{sha}.*") if p.suffix != ".json"]
+            if not found:
+                raise FileNotFoundError(f"{bronze}: no point file {sha}.* (its index row's)")
+            return self.store.fetch(min(found))
+
+        return {
+            tile: CloudTile(
+                tile, tuple(landed(s) for s in sources.split(",")), fiche.source.crs, points
+            )
+            for tile, sources, points in zip(*(c.to_pylist() for c in rows.columns), strict=True)
+        }
+
+    def cloud_tile(self, tile: str) -> CloudTile:
+        """A tile of the point cloud (NotFound: the cloud has no such tile)."""
+        if tile not in self.cloud_tiles:
+            raise NotFound(f"no point-cloud tile {tile!r}")
+        return self.cloud_tiles[tile]
+
     # -- what the front-end is told -------------------------------------------------------
 
     @cached_property
@@ -202,7 +244,7 @@ class Territory:
 
     def depth_maps(self, scenario: str) -> list[Path]:
         paths = [
-            Path(href)
+            self.store.local(href)
             for (href,) in self._cursor()
             .execute(
                 "SELECT href FROM lh.main.flood_maps WHERE product = 'max_depth' "
@@ -221,7 +263,7 @@ class Territory:
         if self.terrain is None or self.terrain.kind != "raster":
             return [], None, None
         rows = layer(self.store, self.terrain.id, ["path", "minimum", "maximum"])
-        paths = [self.store.root / p for p in rows["path"].to_pylist()]
+        paths = [self.store.file(p) for p in rows["path"].to_pylist()]
         lows = [v for v in rows["minimum"].to_pylist() if v is not None]
         highs = [v for v in rows["maximum"].to_pylist() if v is not None]
         return paths, min(lows, default=None), max(highs, default=None)
@@ -261,6 +303,7 @@ class Territory:
             "vector_tiles": f"/tiles/{fiche.id}/{{z}}/{{x}}/{{y}}.mvt"
             if fiche.id in self.vectors
             else None,
+            "pmtiles": f"/pmtiles/{fiche.id}.pmtiles" if fiche.id in self.archives else None,
             "checks": outcomes,
         }
 
@@ -288,7 +331,7 @@ class Territory:
         if self.buildings is None or concept != self.buildings.id:
             raise NotFound(f"{concept} has no history in the viewer")
         stamp = when.isoformat()
-        with connect(self.store.duckdb_path) as con:
+        with connect(self.store.fetch(self.store.duckdb_path)) as con:
             row = con.sql(f"SELECT count(*) FROM asof('{concept}', TIMESTAMP '{stamp}')").fetchone()
         return {
             "concept": concept,

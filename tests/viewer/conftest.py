@@ -57,6 +57,7 @@ def viewer_url(viewer_settings) -> Iterator[str]:
 class Reply:
     status_code: int
     content: bytes
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.content)
@@ -68,12 +69,13 @@ class Client:
 
     base: str
 
-    def get(self, path: str) -> Reply:
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Reply:
+        request = urllib.request.Request(self.base + path, headers=headers or {})
         try:
-            with urllib.request.urlopen(self.base + path, timeout=60) as response:
-                return Reply(response.status, response.read())
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return Reply(response.status, response.read(), dict(response.headers))
         except urllib.error.HTTPError as error:
-            return Reply(error.code, error.read())
+            return Reply(error.code, error.read(), dict(error.headers))
 
 
 def asgi_get(app: Any, path: str) -> tuple[int, bytes]:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import io
 import math
 import shutil
 
 import mapbox_vector_tile
 import numpy as np
+import pyproj
 import pytest
 from PIL import Image
+from pmtiles.reader import Reader
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from jnft.quality.fiche import load_fiches
 from jnft.viewer import create_app
+from jnft.viewer.app import byte_range
 from tests.viewer.conftest import Client, asgi_get
 
 pytestmark = pytest.mark.integration
@@ -76,6 +80,9 @@ def test_a_restricted_concept_never_appears(viewer_settings, tmp_path):
     assert b"troncon_de_route" not in asgi_get(app, "/api/layers")[1]
     assert b"troncon_de_route" not in asgi_get(app, "/api/territory")[1]
     assert asgi_get(app, "/tiles/troncon_de_route/13/0/0.mvt")[0] == 404
+    # Its archive, made while it was public, is not served either.
+    assert (viewer_settings.lakehouse / "gold" / "troncon_de_route.pmtiles").exists()
+    assert asgi_get(app, "/pmtiles/troncon_de_route.pmtiles")[0] == 404
 
 
 def test_vector_tiles_are_mvt_of_the_gold_layer_and_as_of_a_date(client, town):
@@ -133,3 +140,120 @@ def test_another_app_is_mounted_under_ogc_beside_the_front_end(viewer_settings, 
     assert asgi_get(app, "/ogc/") == (200, b"ogc landing")
     assert asgi_get(app, "/api/legends/depth")[0] == 200
     assert b'<div id="map"' in client.get("/").content
+
+
+def http_range(client: Client, path: str):
+    """A `get_bytes` for the pmtiles reader through HTTP range requests, as browsers read."""
+
+    def get_bytes(offset: int, length: int) -> bytes:
+        reply = client.get(path, {"Range": f"bytes={offset}-{offset + length - 1}"})
+        assert reply.status_code == 206, reply.status_code
+        assert reply.headers["content-range"].startswith(f"bytes {offset}-")
+        return reply.content
+
+    return get_bytes
+
+
+def test_the_pmtiles_archive_is_read_by_range_and_holds_the_on_request_tiles(client, town):
+    """Each layer's archive answers range requests with 206, and a tile read from it has the
+    features the on-request tile of the same address has."""
+    info = client.get("/api/territory").json()
+    assert set(info["pmtiles"]) == set(info["vector_layers"])
+    archive = Reader(http_range(client, info["pmtiles"]["batiment"]))
+    assert (archive.header()["min_zoom"], archive.header()["max_zoom"]) == (8, 16)
+    z, x, y = town
+    for zoom in (z, 15):
+        n = 2 ** (zoom - z)
+        for tx, ty in ((x * n + i, y * n + j) for i in range(n) for j in range(n)):
+            stored = archive.get(zoom, tx, ty)
+            made = client.get(f"/tiles/batiment/{zoom}/{tx}/{ty}.mvt").content
+            ids = {
+                layer: {
+                    f["properties"]["feature_id"]
+                    for f in tile.get("batiment", {"features": []})["features"]
+                }
+                for layer, tile in (
+                    (
+                        "archive",
+                        mapbox_vector_tile.decode(gzip.decompress(stored)) if stored else {},
+                    ),
+                    ("on request", mapbox_vector_tile.decode(made) if made else {}),
+                )
+            }
+            assert ids["archive"] == ids["on request"], (zoom, tx, ty)
+    assert client.get("/pmtiles/nope.pmtiles").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("header", "span"),
+    [
+        ("bytes=0-99", (0, 99)),
+        ("bytes=900-", (900, 999)),
+        ("bytes=990-2000", (990, 999)),
+        ("bytes=-10", (990, 999)),
+        ("bytes=-5000", (0, 999)),
+        ("bytes=1000-", None),  # past the end: unsatisfiable
+        ("bytes=-0", None),
+        ("bytes=5-3", None),
+        ("bytes=0-9, 20-29", None),  # several ranges
+        ("items=0-9", None),
+        ("bytes=-", None),
+        (None, None),
+    ],
+)
+def test_byte_range_reads_one_satisfiable_range(header, span):
+    assert byte_range(header, 1000) == span
+
+
+def test_the_archive_answers_ranges_and_leaves_the_rest_to_starlette(client, viewer_settings):
+    path = "/pmtiles/batiment.pmtiles"
+    data = (viewer_settings.lakehouse / "gold" / "batiment.pmtiles").read_bytes()
+    size = len(data)
+    whole = client.get(path)
+    assert whole.status_code == 200 and whole.content == data
+    for header, (first, last) in (
+        ("bytes=0-126", (0, 126)),
+        (f"bytes={size - 10}-", (size - 10, size - 1)),
+        ("bytes=-10", (size - 10, size - 1)),
+    ):
+        part = client.get(path, {"Range": header})
+        assert part.status_code == 206 and part.content == data[first : last + 1]
+        assert part.headers["content-range"] == f"bytes {first}-{last}/{size}"
+        assert part.headers["etag"] == whole.headers["etag"]
+    assert client.get(path, {"Range": f"bytes={size}-"}).status_code == 416
+    several = client.get(path, {"Range": "bytes=0-9, 20-29"})
+    assert several.status_code == 206 and "multipart" in several.headers["content-type"]
+    # A validator that no longer matches: the whole (current) file.
+    stale = client.get(path, {"Range": "bytes=0-9", "If-Range": '"stale"'})
+    assert stale.status_code == 200 and stale.content == data
+
+
+def test_the_point_cloud_comes_decimated_to_its_budget(client, viewer_settings):
+    cloud = client.get("/api/territory").json()["pointcloud"]
+    assert cloud["concept"] == "nuage_lidar"
+    (tile,) = cloud["tiles"]
+    body = client.get(f"/api/pointcloud/{tile['tile']}.bin?budget=50000").content
+    count = (len(body) - 16) // 13
+    assert len(body) == 16 + 13 * count and 0.8 * 50_000 <= count <= 50_000
+    origin = np.frombuffer(body[:16], "<f8")
+    xyz = np.frombuffer(body[16 : 16 + 12 * count], "<f4").reshape(-1, 3)
+    classes = np.frombuffer(body[16 + 12 * count :], np.uint8)
+    # Back to Lambert-93: every point lies in its 10 km tile, in the 1 km the file covers.
+    to_l93 = pyproj.Transformer.from_crs("EPSG:3857", "EPSG:2154", always_xy=True)
+    x, y = to_l93.transform(xyz[:, 0] + origin[0], xyz[:, 1] + origin[1])
+    assert x.min() >= 389_999.9 and x.max() <= 391_000.1
+    assert y.min() >= 6_543_999.9 and y.max() <= 6_545_000.1
+    assert {2, 5, 6} <= set(np.unique(classes).tolist())  # ground, high vegetation, building
+    assert 0 < np.median(xyz[:, 2]) < 200  # altitudes (scaled as mercator scales the ground)
+    assert client.get(f"/api/pointcloud/{tile['tile']}.bin?budget=0").status_code == 400
+    assert client.get("/api/pointcloud/0000_0000.bin").status_code == 404
+
+
+def test_terrain_tiles_encode_the_dem_elevations(client, town):
+    z, x, y = town
+    rgb = np.asarray(
+        Image.open(io.BytesIO(client.get(f"/tiles/terrain/{z}/{x}/{y}.png").content))
+    ).astype(float)
+    metres = rgb[..., 0] * 256 + rgb[..., 1] + rgb[..., 2] / 256 - 32768
+    low, high = client.get("/api/territory").json()["elevation_m"]
+    assert low - 1 <= metres.min() and metres.max() <= high + 1 and metres.std() > 0.5

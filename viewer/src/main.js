@@ -1,8 +1,14 @@
 // The territory viewer: MapLibre over the lakehouse's tiles, served by jnft/viewer/app.py.
 // Everything comes from the same origin: no external style, no glyphs (hence no text labels).
+// Current layers come from their PMTiles archives (range requests), the buildings as of a
+// past date from tiles made on request (the archives hold no history).
 import maplibregl from "maplibre-gl";
 import "maplibre-gl/dist/maplibre-gl.css";
+import { Protocol } from "pmtiles";
+import { CLASS_COLOURS, CLASS_NAMES, fetchCloud, pointCloudLayer } from "./pointcloud.js";
 import "./style.css";
+
+maplibregl.addProtocol("pmtiles", new Protocol().tile);
 
 const origin = window.location.origin;
 const url = (path) => origin + path;
@@ -13,7 +19,7 @@ const getJSON = async (path) => {
 };
 
 // What the tests (and a curious reader) can look at: the maps and whether they are settled.
-const state = { view: "territory", asof: null, idle: false, territory: null, maps: [] };
+const state = { view: "territory", asof: null, idle: false, territory: null, maps: [], points: 0 };
 window.jnft = state;
 
 const LINE_COLOURS = {
@@ -28,8 +34,22 @@ function baseStyle(territory) {
     sources.hillshade = { type: "raster", tiles: [url(territory.hillshade)], tileSize: 256, maxzoom: 17 };
     layers.push({ id: "hillshade", type: "raster", source: "hillshade", paint: { "raster-opacity": 0.85 } });
   }
+  if (territory.terrain) {
+    sources.terrain = {
+      type: "raster-dem", tiles: [url(territory.terrain)], tileSize: 256, maxzoom: 15, encoding: "terrarium",
+    };
+  }
   for (const id of territory.vector_layers) {
-    sources[id] = { type: "vector", tiles: [url(`/tiles/${id}/{z}/{x}/{y}.mvt`)], maxzoom: 16 };
+    const archive = territory.pmtiles[id];
+    sources[id] = archive
+      ? { type: "vector", url: `pmtiles://${url(archive)}` }
+      : { type: "vector", tiles: [url(`/tiles/${id}/{z}/{x}/{y}.mvt`)], maxzoom: 16 };
+  }
+  if (territory.buildings) {
+    // The buildings as of a date: tiles made on request from the history (set by the slider).
+    sources[`${territory.buildings}-asof`] = {
+      type: "vector", tiles: [url(`/tiles/${territory.buildings}/{z}/{x}/{y}.mvt`)], maxzoom: 16,
+    };
   }
   // Water and roads under the flood, buildings and communes over it.
   for (const id of territory.vector_layers) {
@@ -75,6 +95,9 @@ function addOverlays(map, territory) {
   }
   if (buildings) {
     map.addLayer({ id: "buildings-fill", type: "fill", source: buildings, "source-layer": buildings,
+      paint: { "fill-color": "#c0502e", "fill-outline-color": "#6e2410" } });
+    map.addLayer({ id: "buildings-asof-fill", type: "fill", source: `${buildings}-asof`, "source-layer": buildings,
+      layout: { visibility: "none" },
       paint: { "fill-color": "#c0502e", "fill-outline-color": "#6e2410" } });
     map.addLayer({ id: "buildings-3d", type: "fill-extrusion", source: buildings, "source-layer": buildings,
       layout: { visibility: "none" },
@@ -130,12 +153,15 @@ async function showBuilding(featureId) {
     `<h4>Attributs</h4>${attributesTable(info.attributes)}`;
 }
 
+// The longest bar of the exposure chart, in pixels: its label fits beside it in the panel.
+const BAR_WIDTH = 130;
+
 function exposureChart(rows, scenario) {
   const mine = rows.filter((r) => r.scenario === scenario);
   if (!mine.length) return "<p>Aucun bâtiment touché dans ce scénario.</p>";
   const most = Math.max(...mine.map((r) => r.buildings), 1);
   const bars = mine.map((r, i) => {
-    const width = (200 * r.buildings) / most;
+    const width = (BAR_WIDTH * r.buildings) / most;
     return `<text class="bar-label" x="0" y="${i * 22 + 14}">${r.depth_class} m</text>` +
       `<rect x="52" y="${i * 22 + 3}" width="${width}" height="14" fill="#2171b5"></rect>` +
       `<text class="bar-label" x="${56 + width}" y="${i * 22 + 14}">${r.buildings} bât., ${r.residents} hab.</text>`;
@@ -145,6 +171,7 @@ function exposureChart(rows, scenario) {
 
 async function showCommune(code) {
   const info = await getJSON(`/api/communes/${encodeURIComponent(code)}/exposure`);
+  state.commune = code;
   const scenario = document.getElementById("scenario-a").value;
   document.getElementById("info").innerHTML =
     `<h3>${info.name ?? code}</h3><h4>Exposition par classe de hauteur d'eau — ${scenario}</h4>` +
@@ -219,17 +246,25 @@ async function main() {
   }
   if (territory.scenarios.length > 1) scenarioB.selectedIndex = 1;
   document.getElementById("legend").innerHTML = legendHTML(await getJSON("/api/legends/depth"), territory);
+  document.getElementById("pointcloud-legend").innerHTML = Object.entries(CLASS_NAMES)
+    .map(([c, name]) => `<div class="legend-row"><span class="swatch" style="background:rgb(${CLASS_COLOURS[c].join(",")})"></span>${name}</div>`)
+    .join("");
 
   const slider = document.getElementById("asof-slider");
   const vintages = territory.vintages;
   slider.max = String(Math.max(vintages.length - 1, 0));
   slider.value = slider.max;
 
+  // A date shows the buildings' history (tiles made on request), none the current ones.
   const setBuildingsTiles = (date) => {
     if (!territory.buildings) return;
-    const query = date ? `?asof=${date}` : "";
     for (const map of state.maps) {
-      map.getSource(territory.buildings).setTiles([url(`/tiles/${territory.buildings}/{z}/{x}/{y}.mvt${query}`)]);
+      if (date) {
+        map.getSource(`${territory.buildings}-asof`).setTiles([url(`/tiles/${territory.buildings}/{z}/{x}/{y}.mvt?asof=${date}`)]);
+      }
+      map.setLayoutProperty("buildings-asof-fill", "visibility", date ? "visible" : "none");
+      map.setLayoutProperty("buildings-fill", "visibility", date || extruded() ? "none" : "visible");
+      map.setLayoutProperty("buildings-3d", "visibility", !date && extruded() ? "visible" : "none");
     }
   };
 
@@ -255,8 +290,11 @@ async function main() {
     document.getElementById("asof-controls").hidden = view !== "asof";
     document.getElementById("map-right").hidden = view !== "compare";
     document.getElementById("swipe").hidden = view !== "compare";
+    document.getElementById("pointcloud-controls").hidden = view !== "3d" || !territory.pointcloud;
+    document.getElementById("extrude").parentElement.hidden = view === "3d"; // extruded there
     addFlood(left, flood ? scenarioA.value : null);
     addFlood(right, view === "compare" ? scenarioB.value : null);
+    await setThreeD(view === "3d");
     if (view === "asof") {
       await applyAsof();
     } else if (state.asof) {
@@ -271,19 +309,51 @@ async function main() {
   scenarioA.addEventListener("change", () => setView(state.view));
   scenarioB.addEventListener("change", () => setView(state.view));
 
-  document.getElementById("extrude").addEventListener("change", (e) => {
-    const on = e.target.checked;
+  const extrudeBox = document.getElementById("extrude");
+  const extruded = () => extrudeBox.checked || state.view === "3d";
+  const setExtruded = () => {
+    const on = extruded();
     for (const map of state.maps) {
-      if (!map.getLayer("buildings-3d")) continue;
+      if (!map.getLayer("buildings-3d") || state.asof) continue;
       map.setLayoutProperty("buildings-3d", "visibility", on ? "visible" : "none");
       map.setLayoutProperty("buildings-fill", "visibility", on ? "none" : "visible");
-      map.easeTo({ pitch: on ? 55 : 0, duration: 0 });
+      map.easeTo({ pitch: on ? (state.view === "3d" ? 60 : 55) : 0, duration: 0 });
     }
+  };
+  extrudeBox.addEventListener("change", setExtruded);
+
+  // The 3D view: the buildings extruded over the terrain, and the point cloud's points.
+  const cloudBox = document.getElementById("pointcloud-toggle");
+  let clouds = null;
+  const showCloud = async (on) => {
+    if (!territory.pointcloud) return;
+    if (on && !left.getLayer("pointcloud")) {
+      clouds = clouds || (await Promise.all(territory.pointcloud.tiles.map((t) => fetchCloud(t.url))));
+      state.points = clouds.reduce((n, c) => n + c.count, 0);
+      left.addLayer(pointCloudLayer(clouds));
+    } else if (!on && left.getLayer("pointcloud")) {
+      left.removeLayer("pointcloud");
+    }
+    state.cloudShown = on;
+    left.triggerRepaint();
+  };
+  cloudBox.addEventListener("change", async () => {
+    state.idle = false;
+    await showCloud(cloudBox.checked);
   });
+  const setThreeD = async (on) => {
+    if (territory.terrain) left.setTerrain(on ? { source: "terrain", exaggeration: 1 } : null);
+    setExtruded();
+    if (on) left.easeTo({ pitch: 60, bearing: -20, duration: 0 });
+    else if (!extrudeBox.checked) left.easeTo({ bearing: 0, duration: 0 });
+    await showCloud(on && cloudBox.checked);
+  };
 
   for (const map of state.maps) {
     map.on("click", (e) => {
-      const hits = map.queryRenderedFeatures(e.point, { layers: ["buildings-fill", "buildings-3d", "communes-fill"].filter((l) => map.getLayer(l)) });
+      const hits = map.queryRenderedFeatures(e.point, {
+        layers: ["buildings-fill", "buildings-asof-fill", "buildings-3d", "communes-fill"].filter((l) => map.getLayer(l)),
+      });
       const building = hits.find((f) => f.layer.id.startsWith("buildings"));
       if (building) return showBuilding(building.properties.feature_id);
       const commune = hits.find((f) => f.layer.id === "communes-fill");
