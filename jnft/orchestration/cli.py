@@ -87,6 +87,45 @@ def _backfill(args: argparse.Namespace) -> int:
     return 0 if status.value == "COMPLETED_SUCCESS" else 1
 
 
+def _screen(args: argparse.Namespace) -> int:
+    from jnft.kinds import kind_of
+    from jnft.lakehouse.read import layer
+    from jnft.lakehouse.store import Lakehouse
+    from jnft.ogcapi.mosaic import write_vrt
+    from jnft.quality.fiche import filling, load_fiches
+    from jnft.simulation.outofcore import QUANTITIES, screen
+    from jnft.simulation.outofcore.cluster import dask_client
+
+    settings = load_settings()
+    store = Lakehouse.of(settings)
+    out = Path(args.out).resolve() if args.out else store.root / "gold" / "screening"
+    if args.dem:
+        dem = Path(args.dem)
+    else:  # the lakehouse's terrain: the mosaic of its current COG tiles
+        terrain = filling(load_fiches(settings.concepts), "terrain")
+        assert terrain is not None  # required
+        present = kind_of(terrain).exists(store, terrain)
+        rows = layer(store, terrain.id, ["path"])["path"].to_pylist() if present else []
+        if not rows:
+            raise FileNotFoundError(f"no {terrain.id} tile in the lakehouse: `jnft run` first")
+        paths = [store.file(p) for p in rows]
+        dem = write_vrt(paths, out / "dem.vrt")
+    with dask_client(args.workers) as client:
+        print(f"screening {dem} in tiles of {args.tile} cells on {client.dashboard_link}")
+        result = screen(
+            dem, out, client, tile=args.tile, threshold_km2=args.threshold_km2, outlets=args.outlets
+        )
+    inside = out.is_relative_to(store.root)
+    if inside:  # in the bucket too, when the lakehouse is one
+        store.publish(out)
+    stages = ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in result.seconds.items())
+    print(f"{result.tiles} tile(s), {result.flat_rounds} direction round(s): {stages}")
+    for quantity in QUANTITIES:
+        path = result.path(quantity)
+        print(f"{quantity:12s} {store.uri(path) if inside else path}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from jnft.viewer import serve
 
@@ -269,6 +308,25 @@ def main(argv: list[str] | None = None) -> int:
         "--wait", nargs="?", type=float, const=3600.0, help="wait for the end (seconds)"
     )
     backfill.set_defaults(func=_backfill)
+
+    screening = commands.add_parser(
+        "screen",
+        help="fill, D8, accumulation and HAND of a DEM larger than memory, tile by tile on Dask",
+    )
+    screening.add_argument("--dem", help="a GeoTIFF or VRT (default: the lakehouse's terrain)")
+    screening.add_argument("--out", help="default: <lakehouse>/gold/screening")
+    screening.add_argument("--tile", type=int, default=2048, help="cells per tile side")
+    screening.add_argument("--threshold-km2", type=float, default=1.0, help="streams' area")
+    screening.add_argument(
+        "--outlets", choices=["edges", "data_edges"], default="edges", help="where water leaves"
+    )
+    screening.add_argument(
+        "--workers",
+        type=int,
+        help="of a LocalCluster (default: one per core) when no "
+        "scheduler is configured (DASK_SCHEDULER_ADDRESS, infra/dask/dask.yaml)",
+    )
+    screening.set_defaults(func=_screen)
 
     design = commands.add_parser(
         "design", help="a scenario's design event: law, fit, return level and its interval"

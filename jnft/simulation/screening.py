@@ -18,10 +18,13 @@ Within a strip, the queue is a bucket queue on elevation (cells land in the buck
 elevation, only the current bucket is a binary heap) and cells below the current level go to
 a FIFO (the depressions): the priority order costs little more than a breadth-first pass.
 
-`receiver` is the D8 steepest descent on the filled DEM; on the flats filling creates, the
-neighbour one step closer (breadth-first) to where the flat drains. HAND follows receivers to
-the nearest stream cell, memoizing paths; flow accumulation runs in a topological order
-(computed on first use).
+`receiver` is the D8 steepest descent on the filled DEM; on a flat (a cell with no lower
+neighbour: the flats filling creates), the first neighbour in D8 order one step closer, in
+breadth-first distance over the flat, to where the flat drains. Both rules read the filled DEM
+alone, not the flood's order: the receivers do not depend on the strips, nor on the tiles of
+the out-of-core screening (`jnft.simulation.outofcore`), which reuses these kernels. HAND
+follows receivers to the nearest stream cell, memoizing paths; flow accumulation runs in a
+topological order (computed on first use).
 """
 
 from __future__ import annotations
@@ -42,11 +45,9 @@ _DC = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
 _DIST = np.array([1.0, np.sqrt(2), 1.0, np.sqrt(2), 1.0, np.sqrt(2), 1.0, np.sqrt(2)])
 MIN_STRIP_CELLS = 250_000  # below this, one strip: threads would cost more than they save
 _OUTLET = 0  # the label of the seeds
-# Labels (int32) below 2^27; above, 1 + the direction a depression cell was flooded from,
-# packed so that the flood's hot arrays stay small (it is bound by memory latency).
-_DIRECTION_SHIFT = 27
-_LABEL = (1 << _DIRECTION_SHIFT) - 1
+_MAX_LABEL = 2**31 - 1  # labels are int32
 _FLAT = -2  # receiver of a cell without a lower neighbour, before the flats are routed
+_FAR = np.int32(2**31 - 1)  # distance on a flat that does not drain
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,11 @@ def drainage(
     # Strips of at least two rows, of fewer than 2^31 cells (int32 offsets), and labels (two
     # shared rows per strip) within their bits.
     strips = max(
-        1, -(-z.size // 2**31), min(strips, z.shape[0] // 2, _LABEL // (2 * z.shape[1] + 1))
+        1, -(-z.size // 2**31), min(strips, z.shape[0] // 2, _MAX_LABEL // (2 * z.shape[1] + 1))
     )
     bounds = _row_bounds(z.shape[0], strips)
-    filled, label = _flood_strips(z, seeds, valid, bounds)
-    receiver = _steepest(filled, seeds, valid, label)
+    filled = _flood_strips(z, seeds, valid, bounds)
+    receiver = _steepest(filled, seeds, valid)
     _route_flats(filled, receiver, seeds.ravel())
     return Drainage(filled, receiver)
 
@@ -107,9 +108,9 @@ def _row_bounds(rows: int, parts: int) -> np.ndarray:
 
 def _flood_strips(
     z: np.ndarray, seeds: np.ndarray, valid: np.ndarray, bounds: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(filled DEM, labels): each strip flooded on its own (in threads: the kernel releases
-    the GIL), then the labels' levels from their spill graph, then the higher of the two per
+) -> np.ndarray:
+    """The filled DEM: each strip flooded on its own (in threads: the kernel releases the
+    GIL), then the labels' levels from their spill graph, then the higher of the two per
     cell."""
     filled = z.copy()
     label = np.full(z.shape, -1, dtype=np.int32)
@@ -133,7 +134,7 @@ def _flood_strips(
     level = np.concatenate([p[2] for p in pairs])
     outlet = _spill_levels(int(first[-1]), low, high, level)
     _raise(filled, z, label, outlet)
-    return filled, label
+    return filled
 
 
 def _across(
@@ -147,7 +148,7 @@ def _across(
         a = np.arange(max(0, -shift), cols - max(0, shift))
         b = a + shift
         ok = valid[row - 1, a] & valid[row, b]
-        parts.append((label[row - 1, a][ok] & _LABEL, label[row, b][ok] & _LABEL,
+        parts.append((label[row - 1, a][ok], label[row, b][ok],
                       np.maximum(z[row - 1, a], z[row, b])[ok]))  # fmt: skip
     return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
 
@@ -197,13 +198,28 @@ def _bucket(z, lo, scale, last):
 @numba.njit(cache=True, nogil=True)
 def _flood_strip(z, seeds, valid, filled, label, r0, r1, first):
     """Priority-Flood of rows r0:r1 from their seeds (label 0) and their rows shared with other
-    strips (labels first, first + 1, …): fills `filled` and `label` there — with, for the
-    cells flooded from a higher neighbour (depressions), the direction of that neighbour in
-    the bits above _LABEL; returns the spill graph's edges (label, label, lowest level at which
-    they touch)."""
+    strips (labels first, first + 1, …): see `_flood_labelled`."""
     rows, cols = z.shape
-    zf, level_of, lab = z.ravel(), filled.ravel(), label.ravel()
-    is_seed, ok = seeds.ravel(), valid.ravel()
+    lab, is_seed, ok = label.ravel(), seeds.ravel(), valid.ravel()
+    for i in range(r0 * cols, r1 * cols):
+        r = i // cols
+        shared = (r0 > 0 and r == r0) or (r1 < rows and r == r1 - 1)
+        if ok[i] and (is_seed[i] or shared):
+            lab[i] = (
+                _OUTLET
+                if is_seed[i]
+                else first + (1 if r0 > 0 and r != r0 else 0) * cols + i % cols
+            )
+    return _flood_labelled(z, valid, filled, label, r0, r1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _flood_labelled(z, valid, filled, label, r0, r1):
+    """Priority-Flood of rows r0:r1 from the cells already labelled there (label ≥ 0, the
+    others −1), each spreading its label over its watershed: fills `filled` and `label` there;
+    returns the spill graph's edges (label, label, lowest level at which they touch)."""
+    cols = z.shape[1]
+    zf, level_of, lab, ok = z.ravel(), filled.ravel(), label.ravel(), valid.ravel()
     base, stop = r0 * cols, r1 * cols
     n = stop - base
     lo, hi = np.inf, -np.inf
@@ -233,13 +249,8 @@ def _flood_strip(z, seeds, valid, filled, label, r0, r1, first):
     pit = np.empty(n, dtype=np.int32)  # FIFO of depression cells (their level is the current)
     head = tail = 0
     for i in range(base, stop):
-        r = i // cols
-        shared = (r0 > 0 and r == r0) or (r1 < rows and r == r1 - 1)
-        if not ok[i] or not (is_seed[i] or shared):
+        if lab[i] < 0:
             continue
-        lab[i] = (
-            _OUTLET if is_seed[i] else first + (1 if r0 > 0 and r != r0 else 0) * cols + i % cols
-        )
         b = _bucket(zf[i], lo, scale, buckets - 1)
         slots[end[b]], slot_keys[end[b]] = i - base, zf[i]
         end[b] += 1
@@ -259,7 +270,7 @@ def _flood_strip(z, seeds, valid, filled, label, r0, r1, first):
                 pending -= end[current] - start[current]
                 end[current] = start[current]
             c, size = _pop(keys, cells, size)
-        level, own = level_of[c], lab[c] & _LABEL
+        level, own = level_of[c], lab[c]
         r, k = c // cols, c % cols
         inner = r0 < r < r1 - 1 and 0 < k < cols - 1
         for m in range(8):
@@ -272,7 +283,6 @@ def _flood_strip(z, seeds, valid, filled, label, r0, r1, first):
                 height = level_of[nb]
                 if height <= level:
                     level_of[nb] = level
-                    lab[nb] = own | ((m + 4) % 8 + 1) << _DIRECTION_SHIFT
                     pit[tail] = nb - base
                     tail += 1
                 else:
@@ -283,8 +293,7 @@ def _flood_strip(z, seeds, valid, filled, label, r0, r1, first):
                         slots[end[b]], slot_keys[end[b]] = nb - base, height
                         end[b] += 1
                         pending += 1
-            elif other >= 0 and other & _LABEL != own:  # two watersheds touch
-                other &= _LABEL
+            elif other >= 0 and other != own:  # two watersheds touch
                 key = (min(own, other) << 32) | max(own, other)
                 spill = max(level, level_of[nb])
                 if spill < touching.get(key, np.inf):
@@ -338,7 +347,7 @@ def _raise(filled, z, label, outlet):
         for k in range(cols):
             own = label[r, k]
             if own >= 0:
-                w = outlet[own & _LABEL]
+                w = outlet[own]
                 filled[r, k] = z[r, k] if w == np.inf else max(filled[r, k], w)
 
 
@@ -385,10 +394,9 @@ def _pop(keys, cells, size):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _steepest(filled, seeds, valid, label):
-    """D8 steepest descent on the filled DEM; −1 at seeds and invalid cells. Where no neighbour
-    is lower: the cell the flood came from for cells draining to a seed within their strip
-    (the flood crossed their flat breadth-first from its outlet), else _FLAT."""
+def _steepest(filled, seeds, valid):
+    """D8 steepest descent on the filled DEM (the first of the steepest in D8 order); −1 at
+    seeds and invalid cells, _FLAT where no neighbour is lower."""
     rows, cols = filled.shape
     receiver = np.full(filled.size, -1, dtype=np.int64)
     for r in prange(rows):
@@ -412,8 +420,6 @@ def _steepest(filled, seeds, valid, label):
             if seeds[r, k] or not valid[r, k]:
                 continue
             m = best[k]
-            if m < 0 and label[r, k] & _LABEL == _OUTLET:
-                m = (label[r, k] >> _DIRECTION_SHIFT) - 1  # −1 if not flooded from a neighbour
             receiver[r * cols + k] = _FLAT if m < 0 else (r + _DR[m]) * cols + k + _DC[m]
     return receiver
 
@@ -444,16 +450,19 @@ def _steepest_inner_row(up, here, down, valid_up, valid_down, valid_here, best):
 
 
 def _route_flats(filled: np.ndarray, receiver: np.ndarray, seeds: np.ndarray) -> None:
-    """Each flat cell drains to a neighbour at the same level one step closer to where the
-    flat drains: breadth-first from its cells next to a draining cell or a seed."""
-    flat = receiver == _FLAT
-    exits = _flat_exits(filled, receiver, seeds, flat.reshape(filled.shape))
-    _spread_on_flats(filled, receiver, np.flatnonzero(exits))
+    """Each flat cell drains to its first neighbour (D8 order) one step closer to where the
+    flat drains, in breadth-first distance from its cells next to a draining cell or a seed."""
+    flat = (receiver == _FLAT).reshape(filled.shape)
+    exits = np.flatnonzero(_flat_exits(filled, receiver, seeds, flat))
+    distance = np.full(filled.size, _FAR, dtype=np.int32)
+    _flat_distances(filled, flat, exits, np.zeros(exits.size, np.int32), distance)
+    _flat_receivers(filled, flat, distance, receiver)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _flat_exits(filled, receiver, seeds, flat):
-    """Flat cells next to a cell at their level that drains (or is a seed): they drain there."""
+    """Flat cells next to a cell at their level that drains (or is a seed): they drain to the
+    first such neighbour in D8 order."""
     rows, cols = filled.shape
     exits = np.zeros(filled.size, dtype=np.bool_)
     for r in prange(rows):
@@ -472,29 +481,64 @@ def _flat_exits(filled, receiver, seeds, flat):
 
 
 @numba.njit(cache=True, nogil=True)
-def _spread_on_flats(filled2, receiver, queue_start):
-    """Breadth-first from the flat cells already routed, over the flat cells at their level."""
+def _flat_distances(filled2, flat2, sources, start, distance):
+    """Breadth-first distances over the `flat` cells, each step to a neighbour at the same
+    level, from the `sources` at their `start` distances (ascending): lowers `distance`."""
     rows, cols = filled2.shape
-    filled = filled2.ravel()
-    queue = np.empty(filled.size, dtype=np.int64)
-    tail = queue_start.size
-    queue[:tail] = queue_start
+    filled, flat = filled2.ravel(), flat2.ravel()
+    # A cell is queued when a step first lowers its distance: at most once.
+    capacity = 0
+    for c in range(flat.size):
+        capacity += flat[c]
+    queue, queued = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int32)
     offsets = _offsets(cols)
-    head = 0
-    while head < tail:
-        c = queue[head]
-        head += 1
+    head = tail = s = 0
+    while s < sources.size or head < tail:
+        if s < sources.size and (head == tail or start[s] <= queued[head]):
+            c, d = sources[s], start[s]
+            s += 1
+            if distance[c] < d:
+                continue
+            distance[c] = d
+        else:
+            c, d = queue[head], queued[head]
+            head += 1
+            if distance[c] < d:
+                continue
         r, k = c // cols, c % cols
         inner = 0 < r < rows - 1 and 0 < k < cols - 1
         for m in range(8):
             e = c + offsets[m] if inner else _neighbour(r, k, m, 0, rows, cols)
-            if e >= 0 and receiver[e] == _FLAT and filled[e] == filled[c]:
-                receiver[e] = c
-                queue[tail] = e
+            if e >= 0 and flat[e] and filled[e] == filled[c] and distance[e] > d + 1:
+                distance[e] = d + 1
+                queue[tail], queued[tail] = e, d + 1
                 tail += 1
-    for c in range(filled.size):
-        if receiver[c] == _FLAT:  # a flat with no way out: only where no seed is reached
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _flat_receivers(filled, flat, distance, receiver):
+    """Flat cells beyond the exits drain to their first neighbour (D8 order) on the flat one
+    step closer; those of flats without an exit (no seed reached) to nothing (−1)."""
+    rows, cols = filled.shape
+    for r in prange(rows):
+        for k in range(cols):
+            c = r * cols + k
+            d = distance[c]
+            if not flat[r, k] or d == 0:
+                continue
             receiver[c] = -1
+            if d == _FAR:
+                continue
+            for m in range(8):
+                e = _neighbour(r, k, m, 0, rows, cols)
+                if (
+                    e >= 0
+                    and flat.flat[e]
+                    and distance[e] == d - 1
+                    and filled.flat[e] == filled[r, k]
+                ):
+                    receiver[c] = e
+                    break
 
 
 @numba.njit(cache=True, nogil=True)

@@ -69,3 +69,35 @@ def test_backfill_submits_the_territory_and_says_when_no_daemon_runs(tmp_path, m
     with dg.DagsterInstance.get() as instance:
         (backfill,) = instance.get_backfills()
         assert backfill.status.value == "REQUESTED"
+
+
+def test_screen_runs_a_dem_out_of_core_and_says_where_the_results_are(tmp_path, capsys):
+    """`jnft screen` on a DEM of several tiles (a LocalCluster of one worker): the filled DEM
+    is the in-memory screening's."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from jnft.simulation.screening import drainage
+
+    rng = np.random.default_rng(1)
+    z = np.add.outer(np.arange(96) * 0.05, np.arange(80) * 0.02) + rng.normal(0, 0.4, (96, 80))
+    z = z.astype(np.float32)
+    dem = tmp_path / "dem.tif"
+    profile = dict(driver="GTiff", height=96, width=80, count=1, dtype="float32", nodata=np.nan,
+                   crs="EPSG:2154", transform=from_origin(600_000, 6_800_000, 5, 5))  # fmt: skip
+    with rasterio.open(dem, "w", **profile) as dst:
+        dst.write(z, 1)
+    out = tmp_path / "screening"
+    command = ["screen", "--dem", str(dem), "--out", str(out), "--tile", "32", "--workers", "1"]
+    assert main(command) == 0
+    printed = capsys.readouterr().out
+    assert "9 tile(s)" in printed and f"hand         {out / 'hand.vrt'}" in printed
+    with rasterio.open(out / "filled.vrt") as filled:
+        assert np.array_equal(filled.read(1), drainage(z).filled.astype(np.float32))
+
+
+def test_screen_without_a_terrain_in_the_lakehouse_says_what_to_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("JNFT_LAKEHOUSE", str(tmp_path / "empty"))
+    assert main(["screen"]) == 2
+    assert "jnft run" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 import base64
 
 import dagster as dg
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -276,3 +277,26 @@ def test_the_demo_runs_on_an_s3_lakehouse_and_jnft_sql_reads_it_elsewhere(
         if p.is_file()
     }
     assert fetched == {"jnft/demo/lakehouse.duckdb", "jnft/demo/.etags/lakehouse.duckdb"}
+
+
+def test_jnft_screen_screens_the_lakehouse_s_terrain(materialized, monkeypatch, capsys):
+    """With no DEM named, `jnft screen` screens the mosaic of the terrain's current COG tiles
+    into the lakehouse (gold/screening/)."""
+    import rasterio
+
+    from jnft.orchestration.cli import main
+    from jnft.simulation.screening import accumulation, drainage, hand
+
+    _, store, _ = materialized
+    monkeypatch.setenv("JNFT_LAKEHOUSE", str(store.root))
+    assert main(["screen", "--workers", "1", "--tile", "512"]) == 0
+    assert str(store.root / "gold" / "screening" / "hand.vrt") in capsys.readouterr().out
+    folder = store.root / "gold" / "screening"
+    with rasterio.open(folder / "dem.vrt") as dem, rasterio.open(folder / "hand.vrt") as out:
+        assert out.shape == dem.shape and out.transform == dem.transform
+        z = dem.read(1, masked=True).filled(np.nan).astype(np.float64)
+        ours, cell = out.read(1), dem.res[0]
+    flow = drainage(z)  # the in-memory screening of the same mosaic, 1 km² streams
+    streams = np.where(np.isfinite(z), accumulation(flow) * cell**2 / 1e6, 0.0) >= 1.0
+    assert streams.any()
+    assert np.array_equal(ours, hand(flow, streams).astype(np.float32), equal_nan=True)
