@@ -198,7 +198,7 @@ def ours_raster(paths: list, tiles: list) -> None:
     from jnft.viewer import raster
 
     for z, x, y in tiles:
-        raster.png(raster.depth_tile(paths, z, x, y))
+        raster.png(raster.flood_tile(raster.FLOOD_PRODUCTS["max_depth"], paths, z, x, y))
 
 
 def baseline_raster(paths: list, tiles: list) -> None:

@@ -1,7 +1,8 @@
 """The viewer's web server: a Starlette app serving the built front-end (`static/`), the
 territory's JSON API, vector tiles (MVT made on request, and PMTiles archives read by HTTP
-range requests), raster tiles (PNG) and decimated point clouds; other ASGI apps (the OGC API)
-are mounted beside it under their own prefix.
+range requests), raster tiles (PNG: the DEM's hillshade and elevations, a flood's maps in
+classes) and decimated point clouds; other ASGI apps (the OGC API) are mounted beside it
+under their own prefix.
 
 A PMTiles reader asks for one byte range per tile: a single satisfiable range is read and
 answered (206) here, a few times faster than Starlette's `FileResponse` (its stat and open in
@@ -112,6 +113,16 @@ def _routes(territory: Territory) -> list[BaseRoute]:
                 "terrain": "/tiles/terrain/{z}/{x}/{y}.png" if paths else None,
                 "elevation_m": [low, high],
                 "scenarios": territory.scenarios,
+                "flood_products": [
+                    {
+                        "id": p.product,
+                        "title": p.title,
+                        "unit": p.unit,
+                        "tiles": f"/tiles/flood/{p.product}/{{scenario}}/{{z}}/{{x}}/{{y}}.png",
+                        "legend": f"/api/legends/{p.product}",
+                    }
+                    for p in raster.FLOOD_PRODUCTS.values()
+                ],
                 "vintages": territory.vintages,
                 "vector_layers": sorted(territory.vectors),
                 "pmtiles": {c: f"/pmtiles/{c}.pmtiles" for c in sorted(territory.archives)},
@@ -134,8 +145,16 @@ def _routes(territory: Territory) -> list[BaseRoute]:
     def layers(_: Request) -> JSONResponse:
         return JSONResponse(territory.layers())
 
-    def depth_legend(_: Request) -> JSONResponse:
-        return JSONResponse(raster.depth_legend())
+    def flood_product(request: Request) -> raster.FloodProduct:
+        name = request.path_params["product"]
+        if name not in raster.FLOOD_PRODUCTS:
+            raise HTTPException(
+                404, f"no flood product {name!r}: {', '.join(raster.FLOOD_PRODUCTS)}"
+            )
+        return raster.FLOOD_PRODUCTS[name]
+
+    def flood_legend(request: Request) -> JSONResponse:
+        return JSONResponse(raster.legend(flood_product(request)))
 
     def asof(request: Request) -> JSONResponse:
         when = _date(request.query_params.get("date"), "date")
@@ -187,16 +206,18 @@ def _routes(territory: Territory) -> list[BaseRoute]:
             raster.png(raster.hillshade_tile(paths, *_tile(request))), media_type="image/png"
         )
 
-    def depth(request: Request) -> Response:
-        paths = territory.depth_maps(request.path_params["scenario"])
+    def flood(request: Request) -> Response:
+        product = flood_product(request)
+        paths = territory.flood_maps(request.path_params["scenario"], product.product)
         return Response(
-            raster.png(raster.depth_tile(paths, *_tile(request))), media_type="image/png"
+            raster.png(raster.flood_tile(product, paths, *_tile(request))),
+            media_type="image/png",
         )
 
     return [
         Route("/api/territory", info),
         Route("/api/layers", layers),
-        Route("/api/legends/depth", depth_legend),
+        Route("/api/legends/{product}", flood_legend),
         Route("/api/asof/{concept}", asof),
         Route("/api/buildings/{feature_id}", building),
         Route("/api/communes/{code}/exposure", commune),
@@ -204,7 +225,7 @@ def _routes(territory: Territory) -> list[BaseRoute]:
         Route("/pmtiles/{concept}.pmtiles", archive),
         Route("/tiles/terrain/{z:int}/{x:int}/{y:int}.png", terrain),
         Route("/tiles/hillshade/{z:int}/{x:int}/{y:int}.png", hillshade),
-        Route("/tiles/depth/{scenario}/{z:int}/{x:int}/{y:int}.png", depth),
+        Route("/tiles/flood/{product}/{scenario}/{z:int}/{x:int}/{y:int}.png", flood),
         Route("/tiles/{concept}/{z:int}/{x:int}/{y:int}.mvt", vector_tile),
     ]
 

@@ -1,12 +1,13 @@
 """Raster tiles of the viewer: web-mercator XYZ tile bounds, COGs (Lambert-93) warped onto a
-tile, the DEM's hillshade, its elevations for the 3D terrain and a flood's depth classes as
-PNG, and their legends in metres."""
+tile, the DEM's hillshade, its elevations for the 3D terrain and a flood's maps (max depth,
+max speed, arrival time) in classes as PNG, with their legends in their units."""
 
 from __future__ import annotations
 
 import io
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from jnft.tiles import TARGET_CRS
 WEB_MERCATOR = "EPSG:3857"
 TILE_SIZE = 256
 _HALF_WORLD = 20037508.342789244  # half the web-mercator world's width, in metres
+RGBA = tuple[int, int, int, int]
 # The exposure table's depth classes, light to dark blue (RGBA).
 DEPTH_COLOURS = ((198, 219, 239, 200), (107, 174, 214, 215), (33, 113, 181, 230), (8, 48, 107, 240))
 # A sample's coast and floodplain are low relief: the shading is exaggerated to read at all.
@@ -115,32 +117,103 @@ def terrain_tile(paths: Sequence[Path], z: int, x: int, y: int) -> np.ndarray:
     return np.dstack([red, green, blue, alpha]).astype(np.uint8)
 
 
-def depth_tile(paths: Sequence[Path], z: int, x: int, y: int) -> np.ndarray | None:
-    """A flood's max depth over a tile in the exposure's depth classes (RGBA), None where
-    the tile is dry or outside the maps."""
-    depth = np.nan_to_num(warp(paths, mercator_bounds(z, x, y)), nan=0.0)
-    if not (depth > WET).any():
+@dataclass(frozen=True)
+class FloodProduct:
+    """A flood map (a `product` of the lakehouse's `flood_maps`) as the viewer draws it: its
+    values in the legend's unit, coloured by class; a class holds the values in (low, high]
+    above `floor` (what is at or below it, or NaN, is dry: transparent)."""
+
+    product: str
+    title: str
+    unit: str  # of the classes and legend
+    per_stored_unit: float  # legend units per unit of the COG's values
+    floor: float
+    classes: tuple[tuple[str, float, float], ...]  # (name, low, high] in `unit`
+    colours: tuple[RGBA, ...]  # one per class
+
+
+_HOUR = 3600.0  # arrival is stored in seconds (jnft/publish/floodmaps.py UNITS)
+# Keyed by their name in `flood_maps`, in the order the front-end offers them.
+FLOOD_PRODUCTS = {
+    p.product: p
+    for p in (
+        FloodProduct(
+            "max_depth",
+            "Hauteur d'eau maximale",
+            "m",
+            1.0,
+            WET,  # the exposure's wet threshold
+            DEPTH_CLASSES,
+            DEPTH_COLOURS,
+        ),
+        # The velocity thresholds of flood-hazard practice: 0.2 and 0.5 m/s bound the low,
+        # medium and strong classes of the French PPRI hazard grids, and above 1 m/s even
+        # shallow water is dangerous. Dry cells hold 0 m/s (speed is tracked where wet),
+        # hence the floor.
+        FloodProduct(
+            "max_speed",
+            "Vitesse maximale",
+            "m/s",
+            1.0,
+            0.0,
+            (
+                ("< 0.2", -math.inf, 0.2),
+                ("0.2-0.5", 0.2, 0.5),
+                ("0.5-1", 0.5, 1.0),
+                ("> 1", 1.0, math.inf),
+            ),
+            ((255, 237, 160, 200), (254, 178, 76, 215), (240, 59, 32, 230), (128, 0, 38, 240)),
+        ),
+        # Hours of warning, as a crisis plan counts them: evacuate within the hour, within the
+        # morning, within the day. Cells wet at the start arrive at 0 h; NaN never wet.
+        FloodProduct(
+            "arrival",
+            "Temps d'arrivée de l'eau",
+            "h",
+            1.0 / _HOUR,
+            -math.inf,
+            (
+                ("< 1", -math.inf, 1.0),
+                ("1-3", 1.0, 3.0),
+                ("3-6", 3.0, 6.0),
+                ("> 6", 6.0, math.inf),
+            ),
+            ((122, 1, 119, 240), (197, 27, 138, 230), (247, 104, 161, 215), (251, 180, 185, 200)),
+        ),
+    )
+}
+
+
+def flood_tile(
+    product: FloodProduct, paths: Sequence[Path], z: int, x: int, y: int
+) -> np.ndarray | None:
+    """A flood map over a tile in its product's classes (RGBA), None where the tile is dry
+    or outside the maps."""
+    values = warp(paths, mercator_bounds(z, x, y)) * product.per_stored_unit
+    wet = values > product.floor  # NaN (no data, never wet) compares false: dry
+    if not wet.any():
         return None
-    rgba = np.zeros((*depth.shape, 4), dtype=np.uint8)
-    # The classes as the exposure counts them: wet above WET, each class (low, high].
-    for (_, low, high), colour in zip(DEPTH_CLASSES, DEPTH_COLOURS, strict=True):
-        rgba[(depth > max(low, WET)) & (depth <= high)] = colour
+    rgba = np.zeros((*values.shape, 4), dtype=np.uint8)
+    for (_, low, high), colour in zip(product.classes, product.colours, strict=True):
+        rgba[wet & (values > low) & (values <= high)] = colour
     return rgba
 
 
-def depth_legend() -> dict:
-    """The depth classes (metres) and their colours, as the front-end draws them."""
+def legend(product: FloodProduct) -> dict:
+    """A flood product's classes (in its unit) and their colours, as the front-end draws
+    them; an open-ended class has no min or max."""
     return {
-        "title": "Hauteur d'eau maximale",
-        "unit": "m",
+        "product": product.product,
+        "title": product.title,
+        "unit": product.unit,
         "classes": [
             {
-                "label": f"{name} m",
-                "min": low,
+                "label": f"{name} {product.unit}",
+                "min": None if math.isinf(low) else low,
                 "max": None if math.isinf(high) else high,
                 "color": "#{:02x}{:02x}{:02x}".format(*colour[:3]),
             }
-            for (name, low, high), colour in zip(DEPTH_CLASSES, DEPTH_COLOURS, strict=True)
+            for (name, low, high), colour in zip(product.classes, product.colours, strict=True)
         ],
     }
 

@@ -242,20 +242,26 @@ class Territory:
             for s, deepest in rows.fetchall()
         ]
 
-    def depth_maps(self, scenario: str) -> list[Path]:
+    def flood_maps(self, scenario: str, product: str) -> list[Path]:
+        """The local COGs of a scenario's flood map `product` (max_depth, max_speed,
+        arrival…), one per tile (NotFound: the scenario has none)."""
         paths = [
             self.store.local(href)
             for (href,) in self._cursor()
             .execute(
-                "SELECT href FROM lh.main.flood_maps WHERE product = 'max_depth' "
+                "SELECT href FROM lh.main.flood_maps WHERE product = ? "
                 "AND scenario = ? ORDER BY tile",
-                [scenario],
+                [product, scenario],
             )
             .fetchall()
         ]
         if not paths:
-            raise NotFound(f"no depth map of scenario {scenario!r}")
+            raise NotFound(f"no {product} map of scenario {scenario!r}")
         return paths
+
+    def depth_maps(self, scenario: str) -> list[Path]:
+        """The local COGs of a scenario's max depth, one per tile."""
+        return self.flood_maps(scenario, "max_depth")
 
     @cached_property
     def dem(self) -> tuple[list[Path], float | None, float | None]:

@@ -18,9 +18,11 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from jnft.publish.floodmaps import UNITS
 from jnft.quality.fiche import load_fiches
-from jnft.viewer import create_app
+from jnft.viewer import create_app, raster
 from jnft.viewer.app import byte_range
+from jnft.viewer.territory import Territory
 from tests.viewer.conftest import Client, asgi_get
 
 pytestmark = pytest.mark.integration
@@ -29,6 +31,12 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def client(viewer_url) -> Client:
     return Client(viewer_url)
+
+
+@pytest.fixture(scope="module")
+def territory(viewer_settings) -> Territory:
+    """The lakehouse as the served viewer reads it (for what its tiles should show)."""
+    return Territory(viewer_settings)
 
 
 @pytest.fixture(scope="module")
@@ -99,23 +107,60 @@ def test_vector_tiles_are_mvt_of_the_gold_layer_and_as_of_a_date(client, town):
     assert client.get("/api/asof/batiment?date=hier").status_code == 400
 
 
-def test_raster_tiles_are_pngs_with_hillshade_and_depth(client, town):
+def png_tile(client: Client, path: str) -> np.ndarray:
+    reply = client.get(path)
+    assert reply.status_code == 200 and reply.headers["content-type"] == "image/png", path
+    return np.asarray(Image.open(io.BytesIO(reply.content)).convert("RGBA"))
+
+
+def test_raster_tiles_are_pngs_with_hillshade(client, town):
     z, x, y = town
-    shade = np.asarray(
-        Image.open(io.BytesIO(client.get(f"/tiles/hillshade/{z}/{x}/{y}.png").content))
-    )
+    shade = png_tile(client, f"/tiles/hillshade/{z}/{x}/{y}.png")
     assert (
         shade.shape == (256, 256, 4)
         and (shade[..., 3] == 255).mean() > 0.2
         and shade[..., 0].std() > 1
     )
-    depth = np.asarray(
-        Image.open(io.BytesIO(client.get(f"/tiles/depth/crue_q1000/{z}/{x}/{y}.png").content))
+
+
+@pytest.mark.parametrize("product", ["max_depth", "max_speed", "arrival"])
+def test_flood_tiles_colour_each_cell_of_the_cogs_in_its_class(client, town, territory, product):
+    """Every pixel where the COGs have a wet value is in its class's colour, every other one
+    transparent (PNG is lossless: the colours are exact)."""
+    z, x, y = town
+    tile = png_tile(client, f"/tiles/flood/{product}/crue_q1000/{z}/{x}/{y}.png")
+    flood = raster.FLOOD_PRODUCTS[product]
+    values = raster.warp(
+        territory.flood_maps("crue_q1000", product), raster.mercator_bounds(z, x, y)
     )
-    assert (depth[..., 3] > 0).sum() > 100
-    legend = client.get("/api/legends/depth").json()
-    assert legend["unit"] == "m" and legend["classes"][0]["label"] == "0-0.5 m"
-    assert client.get(f"/tiles/depth/nope/{z}/{x}/{y}.png").status_code == 404
+    values = values * flood.per_stored_unit
+    wet = values > flood.floor
+    assert wet.sum() > 100
+    assert (tile[..., 3] > 0).tolist() == wet.tolist()
+    for (_, low, high), colour in zip(flood.classes, flood.colours, strict=True):
+        inside = wet & (values > low) & (values <= high)
+        assert (tile[inside] == colour).all(), (product, colour)
+    assert client.get(f"/tiles/flood/{product}/nope/{z}/{x}/{y}.png").status_code == 404
+
+
+def test_flood_legends_give_the_classes_in_their_units(client):
+    info = client.get("/api/territory").json()
+    assert [p["id"] for p in info["flood_products"]] == ["max_depth", "max_speed", "arrival"]
+    depth, speed, arrival = (client.get(p["legend"]).json() for p in info["flood_products"])
+    assert depth["unit"] == "m" and depth["classes"][0]["label"] == "0-0.5 m"
+    assert speed["unit"] == "m/s" and [c["label"] for c in speed["classes"]] == [
+        "< 0.2 m/s",
+        "0.2-0.5 m/s",
+        "0.5-1 m/s",
+        "> 1 m/s",
+    ]
+    assert speed["classes"][0]["min"] is None and speed["classes"][-1]["max"] is None
+    # Arrival is stored in seconds and classed in hours.
+    assert UNITS["arrival"] == "s"
+    assert arrival["unit"] == "h" and [c["max"] for c in arrival["classes"]] == [1, 3, 6, None]
+    assert all(c["color"].startswith("#") for c in speed["classes"] + arrival["classes"])
+    assert client.get("/api/legends/screening_depth").status_code == 404
+    assert client.get("/tiles/flood/nope/crue_q1000/13/0/0.png").status_code == 404
 
 
 def test_a_building_has_its_depth_and_a_commune_its_exposure(client, town):
@@ -138,7 +183,7 @@ def test_another_app_is_mounted_under_ogc_beside_the_front_end(viewer_settings, 
     ogc = Starlette(routes=[Route("/", lambda _: PlainTextResponse("ogc landing"))])
     app = create_app(viewer_settings, mounts={"/ogc": ogc})
     assert asgi_get(app, "/ogc/") == (200, b"ogc landing")
-    assert asgi_get(app, "/api/legends/depth")[0] == 200
+    assert asgi_get(app, "/api/legends/max_depth")[0] == 200
     assert b'<div id="map"' in client.get("/").content
 
 

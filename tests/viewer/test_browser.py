@@ -174,6 +174,37 @@ def test_the_swipe_shows_two_scenarios_side_by_side(page, screenshots):
     assert not np.array_equal(same[:, width // 2 + 10 :], right)
 
 
+def test_the_flood_map_switches_to_speed_on_both_sides_of_the_swipe(page, screenshots):
+    show(page, "flood")
+    page.select_option("#scenario-a", "crue_q1000")
+    page.select_option("#flood-product", "max_depth")
+    settle(page)
+    depth = shot(page, screenshots / "flood_depth.png")
+    page.select_option("#flood-product", "max_speed")
+    page.wait_for_function("window.jnft.legend === 'max_speed'")
+    settle(page)
+    speed = shot(page, screenshots / "flood_speed.png")
+    assert (depth != speed).any(axis=-1).mean() > 0.01
+    assert sum(near(speed, c, 25) for c in DEEP_BLUE) < sum(near(depth, c, 25) for c in DEEP_BLUE)
+    legend = page.inner_text("#legend")
+    assert "(m/s)" in legend and "< 0.2 m/s" in legend and "> 1 m/s" in legend
+    served = {s for path, s in RESPONSES if path.startswith("/tiles/flood/max_speed/crue_q1000/")}
+    assert served == {200}
+    # The swipe compares the same product of the two scenarios.
+    show(page, "compare")
+    page.select_option("#scenario-b", "submersion_tempete_slr60")
+    settle(page)
+    tiles = page.evaluate("window.jnft.maps.map(m => m.getStyle().sources.flood.tiles[0])")
+    assert [urlsplit(t).path.split("{z}")[0] for t in tiles] == [
+        "/tiles/flood/max_speed/crue_q1000/",
+        "/tiles/flood/max_speed/submersion_tempete_slr60/",
+    ]
+    shot(page, screenshots / "compare_speed.png")
+    page.select_option("#flood-product", "max_depth")
+    page.wait_for_function("window.jnft.legend === 'max_depth'")
+    settle(page)
+
+
 def test_the_as_of_slider_changes_the_buildings(page, screenshots):
     show(page, "asof")
     latest = shot(page, screenshots / "asof_latest.png")

@@ -73,14 +73,16 @@ function baseStyle(territory) {
   return { version: 8, sources, layers };
 }
 
-function addFlood(map, scenario) {
-  if (map.getLayer("depth")) map.removeLayer("depth");
-  if (map.getSource("depth")) map.removeSource("depth");
+// A flood map (one of territory.flood_products: depth, speed, arrival) of a scenario, under
+// the communes and buildings; none without a scenario.
+function addFlood(map, product, scenario) {
+  if (map.getLayer("flood")) map.removeLayer("flood");
+  if (map.getSource("flood")) map.removeSource("flood");
   if (!scenario) return;
-  map.addSource("depth", {
-    type: "raster", tiles: [url(`/tiles/depth/${scenario}/{z}/{x}/{y}.png`)], tileSize: 256, maxzoom: 17,
+  map.addSource("flood", {
+    type: "raster", tiles: [url(product.tiles.replace("{scenario}", scenario))], tileSize: 256, maxzoom: 17,
   });
-  map.addLayer({ id: "depth", type: "raster", source: "depth", paint: { "raster-opacity": 0.9 } },
+  map.addLayer({ id: "flood", type: "raster", source: "flood", paint: { "raster-opacity": 0.9 } },
     map.getLayer("communes-fill") ? "communes-fill" : undefined);
 }
 
@@ -245,7 +247,17 @@ async function main() {
     select.innerHTML = territory.scenarios.map((s) => `<option value="${s.id}">${s.title}</option>`).join("");
   }
   if (territory.scenarios.length > 1) scenarioB.selectedIndex = 1;
-  document.getElementById("legend").innerHTML = legendHTML(await getJSON("/api/legends/depth"), territory);
+  // The flood map shown (the same product on both sides of the swipe), with its legend.
+  const productSelect = document.getElementById("flood-product");
+  productSelect.innerHTML = territory.flood_products
+    .map((p) => `<option value="${p.id}">${p.title} (${p.unit})</option>`).join("");
+  const product = () => territory.flood_products.find((p) => p.id === productSelect.value);
+  const showLegend = async () => {
+    const legend = await getJSON(product().legend);
+    document.getElementById("legend").innerHTML = legendHTML(legend, territory);
+    state.legend = legend.product;
+  };
+  await showLegend();
   document.getElementById("pointcloud-legend").innerHTML = Object.entries(CLASS_NAMES)
     .map(([c, name]) => `<div class="legend-row"><span class="swatch" style="background:rgb(${CLASS_COLOURS[c].join(",")})"></span>${name}</div>`)
     .join("");
@@ -292,8 +304,8 @@ async function main() {
     document.getElementById("swipe").hidden = view !== "compare";
     document.getElementById("pointcloud-controls").hidden = view !== "3d" || !territory.pointcloud;
     document.getElementById("extrude").parentElement.hidden = view === "3d"; // extruded there
-    addFlood(left, flood ? scenarioA.value : null);
-    addFlood(right, view === "compare" ? scenarioB.value : null);
+    addFlood(left, product(), flood ? scenarioA.value : null);
+    addFlood(right, product(), view === "compare" ? scenarioB.value : null);
     await setThreeD(view === "3d");
     if (view === "asof") {
       await applyAsof();
@@ -308,6 +320,11 @@ async function main() {
   document.querySelectorAll("#views button").forEach((b) => b.addEventListener("click", () => setView(b.dataset.view)));
   scenarioA.addEventListener("change", () => setView(state.view));
   scenarioB.addEventListener("change", () => setView(state.view));
+  productSelect.addEventListener("change", async () => {
+    state.idle = false;
+    await showLegend();
+    await setView(state.view);
+  });
 
   const extrudeBox = document.getElementById("extrude");
   const extruded = () => extrudeBox.checked || state.view === "3d";
