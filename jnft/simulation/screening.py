@@ -62,7 +62,7 @@ class Drainage:
     @cached_property
     def order(self) -> np.ndarray:
         """Flat indices of the cells, each after the cell it drains to."""
-        return _topological_order(self.receiver)
+        return topological_order(self.receiver)
 
 
 def edges(shape: tuple[int, int]) -> np.ndarray:
@@ -542,7 +542,7 @@ def _flat_receivers(filled, flat, distance, receiver):
 
 
 @numba.njit(cache=True, nogil=True)
-def _topological_order(receiver):
+def topological_order(receiver: np.ndarray) -> np.ndarray:
     """Cells downstream first (Kahn's algorithm from the cells nothing drains to)."""
     n = receiver.size
     donors = np.zeros(n, dtype=np.int32)

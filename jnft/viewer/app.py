@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -190,21 +191,16 @@ def _routes(territory: Territory) -> list[BaseRoute]:
         body = cloud(request.path_params["tile"], int(text))
         return Response(body, media_type="application/octet-stream")
 
-    def terrain(request: Request) -> Response:
-        paths, _, _ = territory.dem
-        if not paths:
-            raise HTTPException(404, "the terrain is not a raster concept of the lakehouse")
-        return Response(
-            raster.png(raster.terrain_tile(paths, *_tile(request))), media_type="image/png"
-        )
+    def dem_tiles(render: Callable[..., np.ndarray | None]) -> Callable[[Request], Response]:
+        """A route drawing the DEM's tiles with `render` (elevations, hillshade)."""
 
-    def hillshade(request: Request) -> Response:
-        paths, _, _ = territory.dem
-        if not paths:
-            raise HTTPException(404, "the terrain is not a raster concept of the lakehouse")
-        return Response(
-            raster.png(raster.hillshade_tile(paths, *_tile(request))), media_type="image/png"
-        )
+        def tile(request: Request) -> Response:
+            paths, _, _ = territory.dem
+            if not paths:
+                raise HTTPException(404, "the terrain is not a raster concept of the lakehouse")
+            return Response(raster.png(render(paths, *_tile(request))), media_type="image/png")
+
+        return tile
 
     def flood(request: Request) -> Response:
         product = flood_product(request)
@@ -223,8 +219,8 @@ def _routes(territory: Territory) -> list[BaseRoute]:
         Route("/api/communes/{code}/exposure", commune),
         Route("/api/pointcloud/{tile}.bin", points),
         Route("/pmtiles/{concept}.pmtiles", archive),
-        Route("/tiles/terrain/{z:int}/{x:int}/{y:int}.png", terrain),
-        Route("/tiles/hillshade/{z:int}/{x:int}/{y:int}.png", hillshade),
+        Route("/tiles/terrain/{z:int}/{x:int}/{y:int}.png", dem_tiles(raster.terrain_tile)),
+        Route("/tiles/hillshade/{z:int}/{x:int}/{y:int}.png", dem_tiles(raster.hillshade_tile)),
         Route("/tiles/flood/{product}/{scenario}/{z:int}/{x:int}/{y:int}.png", flood),
         Route("/tiles/{concept}/{z:int}/{x:int}/{y:int}.mvt", vector_tile),
     ]

@@ -67,7 +67,7 @@ def accumulation_links(
     tile. Keeps the tile's topological order in `scratch`."""
     codes = read_tile(str(out / "direction.vrt"), grid.window(i, j))
     receiver, out_of_tile, ids = local_flow(grid, i, j, codes)
-    order = screening._topological_order(receiver)
+    order = screening.topological_order(receiver)
     np.save(_scratch(scratch, "order", i, j), order.astype(np.int32))
     within = screening._accumulate(receiver, order, np.ones(receiver.size))
     link, leaves = _next_on_ring(receiver, order, out_of_tile, ids)
@@ -104,23 +104,9 @@ def _next_on_ring(receiver, order, out_of_tile, ids):
 def inflows(within: np.ndarray, link: np.ndarray, leaves: np.ndarray) -> np.ndarray:
     """Flow entering each perimeter cell from other tiles: the totals of the cells draining
     into it, each the cell's accumulation within its tile plus what entered upstream of it."""
-    n = within.size
-    donors = np.zeros(n, dtype=np.int32)
-    for p in range(n):
-        if link[p] >= 0:
-            donors[link[p]] += 1
-    queue = np.empty(n, dtype=np.int64)
-    tail = 0
-    for p in range(n):
-        if donors[p] == 0:
-            queue[tail] = p
-            tail += 1
-    entered = np.zeros(n)  # flow from other tiles upstream of the cell, in its tile's paths
-    inflow = np.zeros(n)
-    head = 0
-    while head < tail:
-        p = queue[head]
-        head += 1
+    entered = np.zeros(within.size)  # flow from other tiles upstream of the cell, in its paths
+    inflow = np.zeros(within.size)
+    for p in screening.topological_order(link)[::-1]:  # upstream first
         q = link[p]
         if q < 0:
             continue
@@ -129,10 +115,6 @@ def inflows(within: np.ndarray, link: np.ndarray, leaves: np.ndarray) -> np.ndar
             entered[q] += within[p] + entered[p]
         else:
             entered[q] += entered[p]
-        donors[q] -= 1
-        if donors[q] == 0:
-            queue[tail] = q
-            tail += 1
     return inflow
 
 
