@@ -96,6 +96,8 @@ def _screen(args: argparse.Namespace) -> int:
     from jnft.simulation.outofcore import QUANTITIES, screen
     from jnft.simulation.outofcore.cluster import dask_client
 
+    # Importing distributed set its loggers to INFO: a cluster's start and stop say nothing.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     settings = load_settings()
     store = Lakehouse.of(settings)
     out = Path(args.out).resolve() if args.out else store.root / "gold" / "screening"
