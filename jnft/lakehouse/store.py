@@ -57,6 +57,10 @@ def _companions(path: Path) -> list[Path]:
     return [found[ext] for ext in _SHAPEFILE_SIDECARS if ext in found]
 
 
+# The folders of the lakehouse written whole (a catalog swapped in, a screening's results).
+WHOLE_FOLDERS = ("catalog", "gold/screening")
+
+
 @dataclass(frozen=True)
 class Lakehouse:
     """The layout of one lakehouse: a local folder, or the working copy of a bucket prefix."""
@@ -86,8 +90,17 @@ class Lakehouse:
         """The address of a file of the lakehouse for DuckDB, STAC hrefs and other readers."""
         return self.remote.uri(path) if self.remote else str(path)
 
+    def whole(self, folder: Path) -> bool:
+        """Whether `folder` is written whole by one process, so that publishing it may delete
+        the objects it no longer has: bronze, silver and the simulation tables hold objects
+        no working copy mirrors, and must never be published as a folder."""
+        relative = Path(os.path.abspath(folder)).relative_to(self.root)
+        return any(relative.is_relative_to(w) for w in WHOLE_FOLDERS)
+
     def publish(self, path: Path) -> Path:
         """Make a file (or a folder's files) written in the working copy the lakehouse's."""
+        if path.is_dir() and not self.whole(path):
+            raise ValueError(f"{path}: only {', '.join(WHOLE_FOLDERS)} are published whole")
         if self.remote:
             self.remote.put(path)
         return path
@@ -95,6 +108,13 @@ class Lakehouse:
     def fetch(self, path: Path) -> Path:
         """A readable local copy of a file of the lakehouse."""
         return self.remote.fetch(path) if self.remote else path
+
+    def fetch_folder(self, folder: Path) -> Path:
+        """`folder` with a readable local copy of every file below it."""
+        if self.remote:
+            for path in self.listing(folder, "**/*"):
+                self.remote.fetch(path)
+        return folder
 
     def file(self, relative: str) -> Path:
         """A readable local copy of a file given by its path in the lakehouse (index rows)."""

@@ -176,9 +176,11 @@ def collections(fiches: list[Fiche], database: Path) -> dict[str, dict[str, Any]
     return found
 
 
-def _cogs(store: Lakehouse, sql: str, params: list[Any]) -> list[tuple[Path, dt.date | None]]:
+def _cogs(
+    store: Lakehouse, database: Path, sql: str, params: list[Any]
+) -> list[tuple[Path, dt.date | None]]:
     """The COGs a query's (href, vintage) rows name, as local files (fetched from a bucket)."""
-    with cursor(store.fetch(store.duckdb_path)) as con:
+    with cursor(database) as con:
         rows = con.execute(sql, params).fetchall()
     return [(store.local(href), vintage) for href, vintage in rows]
 
@@ -206,12 +208,12 @@ def _coverage(
 
 
 def coverages(
-    fiches: list[Fiche], store: Lakehouse, scenarios: Path, folder: Path
+    fiches: list[Fiche], store: Lakehouse, database: Path, scenarios: Path, folder: Path
 ) -> dict[str, dict[str, Any]]:
     """The Coverages collections: each public raster concept's current COG tiles (one per
     product when a concept has several, e.g. a point cloud's terrain and surface models) and
-    each flood scenario's depth map, read through mosaics written in `folder`."""
-    database = store.fetch(store.duckdb_path)
+    each flood scenario's depth map, read through mosaics written in `folder` (`database`:
+    the lakehouse's local copy)."""
     views = _views(database)
     found = {}
     # The current COG of each tile (and product): its latest vintage.
@@ -240,7 +242,7 @@ def coverages(
             sql = f'SELECT href, vintage FROM "{view}" WHERE {where} ' + latest.format(
                 ", product" if product else ""
             )
-            cogs = _cogs(store, sql, [product] if product else [])
+            cogs = _cogs(store, database, sql, [product] if product else [])
             if not cogs:
                 continue
             title = f"{fiche.title} — {product}" if product else fiche.title
@@ -267,6 +269,7 @@ def coverages(
             title = described.title if described else scenario
             cogs = _cogs(
                 store,
+                database,
                 "SELECT href, NULL FROM flood_maps WHERE scenario = ? AND product = ?",
                 [scenario, FLOOD_PRODUCT],
             )
@@ -321,10 +324,8 @@ def build_config(
     outputs = state_dir / "results"
     outputs.mkdir(parents=True, exist_ok=True)
     resources: dict[str, Any] = collections(fiches, database)
-    resources |= coverages(fiches, store, settings.scenarios, state_dir / "coverages")
-    for path in store.listing(store.catalog_dir, "**/*"):  # from the bucket, when remote
-        store.fetch(path)
-    resources |= catalogue(fiches, store.catalog_dir, url, set(resources))
+    resources |= coverages(fiches, store, database, settings.scenarios, state_dir / "coverages")
+    resources |= catalogue(fiches, store.fetch_folder(store.catalog_dir), url, set(resources))
     process = processor_definition(settings, maps_url=f"{url.rstrip('/')}/{MAPS_PATH}")
     resources[PROCESS_ID] = {"type": "process", "processor": process}
     return {

@@ -101,6 +101,9 @@ def _screen(args: argparse.Namespace) -> int:
     settings = load_settings()
     store = Lakehouse.of(settings)
     out = Path(args.out).resolve() if args.out else store.root / "gold" / "screening"
+    inside = out.is_relative_to(store.root)
+    if inside and not store.whole(out):  # its publishing would delete the objects it lacks
+        raise ValueError(f"--out {out}: in the lakehouse, only below {store.root}/gold/screening")
     if args.dem:
         dem = Path(args.dem)
     else:  # the lakehouse's terrain: the mosaic of its current COG tiles
@@ -117,7 +120,6 @@ def _screen(args: argparse.Namespace) -> int:
         result = screen(
             dem, out, client, tile=args.tile, threshold_km2=args.threshold_km2, outlets=args.outlets
         )
-    inside = out.is_relative_to(store.root)
     if inside:  # in the bucket too, when the lakehouse is one
         store.publish(out)
     stages = ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in result.seconds.items())

@@ -118,3 +118,18 @@ def test_concurrent_writers_of_different_tiles_lose_no_commit(s3, tmp_path):
     ]
     operations = [h.get("operation") for h in table.history()]
     assert len(operations) == WRITERS * COMMITS + 1  # every write committed, and the creation
+
+
+def test_only_folders_written_whole_are_published_whole(s3, tmp_path):
+    """Publishing a folder deletes the objects it lacks: never one holding what no working
+    copy mirrors (the Delta tables are only in the bucket)."""
+    store = Lakehouse.at(tmp_path / "lake", f"s3://{s3['JNFT_TEST_BUCKET']}/guarded")
+    for folder in (store.root, store.root / "silver", store.root / "gold"):
+        folder.mkdir(parents=True, exist_ok=True)
+        with pytest.raises(ValueError, match="published whole"):
+            store.publish(folder)
+    screening = store.root / "gold" / "screening"
+    screening.mkdir()
+    (screening / "hand.vrt").write_text("<VRTDataset/>")
+    assert store.publish(screening) == screening
+    assert store.exists(screening / "hand.vrt")

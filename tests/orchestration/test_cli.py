@@ -101,3 +101,13 @@ def test_screen_without_a_terrain_in_the_lakehouse_says_what_to_run(tmp_path, mo
     monkeypatch.setenv("JNFT_LAKEHOUSE", str(tmp_path / "empty"))
     assert main(["screen"]) == 2
     assert "jnft run" in capsys.readouterr().err
+
+
+def test_screen_refuses_an_output_folder_it_would_overwrite_in_the_lakehouse(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("JNFT_LAKEHOUSE", str(tmp_path / "lake"))
+    dem = tmp_path / "dem.tif"
+    assert main(["screen", "--dem", str(dem), "--out", str(tmp_path / "lake" / "silver")]) == 2
+    assert "only below" in capsys.readouterr().err
+    assert not (tmp_path / "lake" / "silver").exists()
